@@ -1,0 +1,63 @@
+# haul's developer entry points. Every target sets up what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the test suite and `make run` need: private PostgreSQL and Redis servers.
+APT_PACKAGES := postgresql redis-server
+
+export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
+
+.PHONY: setup system-deps test lint protos migrate run clean
+
+## setup: create .venv and install haul with its dev tools (idempotent; reruns when pyproject.toml changes)
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## system-deps: install missing Debian packages when running as root; otherwise say what is missing
+system-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "warning: missing Debian packages:$$missing (install them, or run make as root)"; \
+	  fi; \
+	fi
+
+## test: run the whole suite (unit, integration against private PostgreSQL and Redis)
+test: setup
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$rc
+
+## lint: ruff and mypy, both must be clean
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## protos: regenerate the gRPC stubs and type stubs from protos/**/*.proto
+protos: setup
+	$(BIN)/python protos/generate.py
+
+## migrate: bring the database at HAUL_DATABASE_URL (default: SQLite under var/) to the latest schema
+migrate: setup
+	$(BIN)/alembic upgrade head
+
+## run: migrate, then start jobstore on 127.0.0.1:50051 (the gateway and workers join in later issues)
+run: migrate
+	@echo "jobstore: grpc://127.0.0.1:50051 (database: $$HAUL_DATABASE_URL); Ctrl-C stops it"
+	$(BIN)/python -m jobstore
+
+## clean: remove the virtualenv and local runtime data
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,20 @@
+"""`python -m jobstore`: serve the JobStoreService (default 127.0.0.1:50051)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from haul.logging import configure_logging
+
+from jobstore.server import serve
+from jobstore.settings import JobstoreSettings
+
+
+def main() -> None:
+    settings = JobstoreSettings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

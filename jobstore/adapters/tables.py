@@ -1,0 +1,61 @@
+"""The SQL tables, as SQLAlchemy Core. Alembic migrations create them; the app never does."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+# Timestamps are stored in UTC; SQLite hands them back naive, the repository re-attaches UTC.
+Timestamp = sa.DateTime(timezone=True)
+# A 64-bit id on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JsonDoc = sa.JSON().with_variant(JSONB(), "postgresql")
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("options", JsonDoc, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("progress", sa.Float(), nullable=False),
+    sa.Column("downloaded_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("total_bytes", sa.BigInteger(), nullable=True),
+    sa.Column("speed", sa.Float(), nullable=True),
+    sa.Column("eta", sa.Float(), nullable=True),
+    sa.Column("filename", sa.Text(), nullable=False),
+    sa.Column("output_path", sa.Text(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("error_code", sa.String(64), nullable=False),
+    sa.Column("error_message", sa.Text(), nullable=False),
+    sa.Column("meta", JsonDoc, nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("attempt_base", sa.Integer(), nullable=False),
+    sa.Column("max_attempts", sa.Integer(), nullable=False),
+    sa.Column("progress_seq", sa.BigInteger(), nullable=False),
+    sa.Column("worker_id", sa.String(256), nullable=False),
+    sa.Column("idempotency_key", sa.String(256), nullable=True, unique=True),
+    sa.Column("request_fingerprint", sa.String(64), nullable=True),
+    sa.Column("heartbeat_at", Timestamp, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=True),
+)
+
+job_events = sa.Table(
+    "job_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.Uuid(), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("from_status", sa.String(16), nullable=True),
+    sa.Column("to_status", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(300), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+)

@@ -1,0 +1,371 @@
+"""The job and its state machine (DESIGN §2), free of any I/O.
+
+Every status change goes through a method here, and each one appends a `StatusChange` to
+the job's `new_events`, which the repository stores as the job's history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from jobstore.domain.errors import InvalidTransition
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class JobStage(StrEnum):
+    QUEUED = "queued"
+    RESOLVING = "resolving"
+    DOWNLOADING = "downloading"
+    MERGING = "merging"
+    POSTPROCESSING = "postprocessing"
+    FINALIZING = "finalizing"
+    DONE = "done"
+
+
+class JobType(StrEnum):
+    AUTO = "auto"
+    VIDEO = "video"
+    AUDIO = "audio"
+    FILE = "file"
+
+
+class AudioFormat(StrEnum):
+    MP3 = "mp3"
+    M4A = "m4a"
+    OPUS = "opus"
+
+
+class VideoContainer(StrEnum):
+    MP4 = "mp4"
+    MKV = "mkv"
+    WEBM = "webm"
+
+
+class ControlAction(StrEnum):
+    CANCEL = "cancel"
+    PAUSE = "pause"
+    RESUME = "resume"
+    RETRY = "retry"
+
+
+class Refusal(StrEnum):
+    """Why a worker's claim or report was not applied."""
+
+    JOB_NOT_FOUND = "job_not_found"
+    STALE_ATTEMPT = "stale_attempt"
+    JOB_FINISHED = "job_finished"
+    JOB_NOT_RUNNING = "job_not_running"
+    STALE_SEQ = "stale_seq"
+    ALREADY_CLAIMED = "already_claimed"
+
+
+# Which statuses each person-driven action may start from.
+CONTROL_SOURCES: dict[ControlAction, frozenset[JobStatus]] = {
+    ControlAction.CANCEL: frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED}),
+    ControlAction.PAUSE: frozenset({JobStatus.QUEUED, JobStatus.RUNNING}),
+    ControlAction.RESUME: frozenset({JobStatus.PAUSED}),
+    ControlAction.RETRY: frozenset({JobStatus.FAILED, JobStatus.CANCELLED}),
+}
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The whitelisted options; nothing else a caller says reaches a tool."""
+
+    max_height: int = 0
+    audio_format: AudioFormat | None = None
+    video_container: VideoContainer | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "max_height": self.max_height,
+            "audio_format": self.audio_format.value if self.audio_format else None,
+            "video_container": self.video_container.value if self.video_container else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> JobOptions:
+        audio, container = data.get("audio_format"), data.get("video_container")
+        height = data.get("max_height")
+        return cls(
+            max_height=height if isinstance(height, int) else 0,
+            audio_format=AudioFormat(audio) if isinstance(audio, str) else None,
+            video_container=VideoContainer(container) if isinstance(container, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class JobMeta:
+    """What the worker learned about the media."""
+
+    title: str = ""
+    duration: float = 0.0
+    extractor: str = ""
+    thumbnail: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> JobMeta:
+        duration = data.get("duration")
+        return cls(
+            title=str(data.get("title") or ""),
+            duration=float(duration) if isinstance(duration, int | float) else 0.0,
+            extractor=str(data.get("extractor") or ""),
+            thumbnail=str(data.get("thumbnail") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of a job's history."""
+
+    at: datetime
+    from_status: JobStatus | None
+    to_status: JobStatus
+    actor: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """One validated progress update from a worker."""
+
+    job_id: uuid.UUID
+    attempt: int
+    seq: int
+    stage: JobStage
+    progress: float
+    downloaded_bytes: int
+    total_bytes: int | None = None
+    speed: float | None = None
+    eta: float | None = None
+    meta: JobMeta | None = None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What a worker hands over when it completes a job."""
+
+    filename: str
+    output_path: str
+    size: int
+    sha256: str
+    meta: JobMeta | None = None
+
+
+@dataclass
+class Job:
+    id: uuid.UUID
+    url: str
+    type: JobType
+    options: JobOptions
+    max_attempts: int
+    created_at: datetime
+    updated_at: datetime
+    status: JobStatus = JobStatus.QUEUED
+    stage: JobStage = JobStage.QUEUED
+    progress: float = 0.0
+    downloaded_bytes: int = 0
+    total_bytes: int | None = None
+    speed: float | None = None
+    eta: float | None = None
+    filename: str = ""
+    output_path: str = ""
+    size: int = 0
+    sha256: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    meta: JobMeta = field(default_factory=JobMeta)
+    # The fencing token: it only ever rises, one per claim.
+    attempt: int = 0
+    # `attempt` when the current window of attempts opened (creation, resume, retry).
+    attempt_base: int = 0
+    progress_seq: int = 0
+    worker_id: str = ""
+    heartbeat_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    idempotency_key: str | None = None
+    request_fingerprint: str | None = None
+    new_events: list[StatusChange] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        type: JobType,
+        options: JobOptions,
+        max_attempts: int,
+        now: datetime,
+        idempotency_key: str | None = None,
+        request_fingerprint: str | None = None,
+    ) -> Job:
+        job = cls(
+            id=uuid.uuid4(),
+            url=url,
+            type=type,
+            options=options,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+        )
+        job.new_events.append(StatusChange(now, None, JobStatus.QUEUED, "api", "created"))
+        return job
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.max_attempts - (self.attempt - self.attempt_base))
+
+    # -- transitions driven by people ------------------------------------------------------
+
+    def control(self, action: ControlAction, now: datetime, actor: str, reason: str = "") -> None:
+        """Apply cancel, pause, resume or retry, or raise InvalidTransition."""
+        if self.status not in CONTROL_SOURCES[action]:
+            raise InvalidTransition(f"cannot {action.value} a job that is {self.status.value}")
+        if action is ControlAction.CANCEL:
+            self._move(JobStatus.CANCELLED, now, actor, reason or "cancelled")
+            self.finished_at = now
+        elif action is ControlAction.PAUSE:
+            self._move(JobStatus.PAUSED, now, actor, reason or "paused")
+        elif action is ControlAction.RESUME:
+            self._requeue(now, actor, reason or "resumed")
+            self.attempt_base = self.attempt
+        else:
+            self._requeue(now, actor, reason or "retried")
+            self.attempt_base = self.attempt
+            self._reset_outcome()
+        self.speed = self.eta = None
+
+    # -- transitions driven by workers -----------------------------------------------------
+
+    def claim(self, worker_id: str, now: datetime) -> Refusal | None:
+        """Give the job to a worker: queued → running with a new attempt number."""
+        if self.status is not JobStatus.QUEUED:
+            return self._claim_refusal()
+        self._move(JobStatus.RUNNING, now, f"worker:{worker_id}", f"claimed as attempt {self.attempt + 1}")
+        self.attempt += 1
+        self.worker_id = worker_id
+        self.started_at = self.heartbeat_at = now
+        self.stage = JobStage.RESOLVING
+        self.progress, self.downloaded_bytes, self.progress_seq = 0.0, 0, 0
+        self.total_bytes = self.speed = self.eta = None
+        self.error_code = self.error_message = ""
+        return None
+
+    def apply_progress(self, report: ProgressReport, now: datetime) -> Refusal | None:
+        """Store a progress report of the current attempt; progress never goes backwards."""
+        refusal = self._report_refusal(report.attempt)
+        if refusal is not None:
+            return refusal
+        if report.seq <= self.progress_seq:
+            return Refusal.STALE_SEQ
+        self.progress_seq = report.seq
+        self.stage = report.stage
+        self.progress = max(self.progress, report.progress)
+        self.downloaded_bytes = report.downloaded_bytes
+        self.total_bytes, self.speed, self.eta = report.total_bytes, report.speed, report.eta
+        if report.meta is not None:
+            self.meta = report.meta
+        self.heartbeat_at = self.updated_at = now
+        return None
+
+    def complete(self, attempt: int, result: FileResult, now: datetime) -> Refusal | None:
+        """The worker's file is in place. A resend of the same completion is accepted again."""
+        if self.status is JobStatus.COMPLETED and attempt == self.attempt:
+            return None
+        refusal = self._report_refusal(attempt)
+        if refusal is not None:
+            return refusal
+        self._move(JobStatus.COMPLETED, now, f"worker:{self.worker_id}", "completed")
+        self.stage, self.progress, self.finished_at = JobStage.DONE, 100.0, now
+        self.filename, self.output_path = result.filename, result.output_path
+        self.size, self.sha256 = result.size, result.sha256
+        if result.meta is not None:
+            self.meta = result.meta
+        self.speed = self.eta = None
+        return None
+
+    def fail(self, attempt: int, code: str, message: str, retryable: bool, now: datetime) -> Refusal | None:
+        """The attempt failed; queue it again while attempts remain and the error allows."""
+        already_applied = self.status in (JobStatus.FAILED, JobStatus.QUEUED) and self.error_code == code
+        if already_applied and attempt == self.attempt:
+            return None
+        refusal = self._report_refusal(attempt)
+        if refusal is not None:
+            return refusal
+        actor = f"worker:{self.worker_id}"
+        self._fail_or_requeue(code, message, retryable, now, actor)
+        return None
+
+    def stall(self, now: datetime, stall_seconds: float) -> None:
+        """The reaper found no heartbeat for too long: treat it as a retryable failure."""
+        message = f"no sign of life from the worker for {stall_seconds:g} s"
+        self._fail_or_requeue("STALLED", message, True, now, "reaper")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _fail_or_requeue(self, code: str, message: str, retryable: bool, now: datetime, actor: str) -> None:
+        self.error_code, self.error_message = code, message
+        if retryable and self.attempts_left > 0:
+            self._requeue(now, actor, f"{code}: {message}; attempt {self.attempt} of {self.max_attempts}")
+        else:
+            self._move(JobStatus.FAILED, now, actor, f"{code}: {message}")
+            self.finished_at = now
+        self.speed = self.eta = None
+
+    def _requeue(self, now: datetime, actor: str, reason: str) -> None:
+        self._move(JobStatus.QUEUED, now, actor, reason)
+        self.stage = JobStage.QUEUED
+        self.worker_id = ""
+        self.heartbeat_at = None
+        self.finished_at = None
+
+    def _reset_outcome(self) -> None:
+        self.progress, self.downloaded_bytes, self.total_bytes = 0.0, 0, None
+        self.filename = self.output_path = self.sha256 = ""
+        self.size = 0
+        self.error_code = self.error_message = ""
+
+    def _move(self, to: JobStatus, now: datetime, actor: str, reason: str) -> None:
+        self.new_events.append(StatusChange(now, self.status, to, actor, reason))
+        self.status = to
+        self.updated_at = now
+
+    def _claim_refusal(self) -> Refusal:
+        if self.status.terminal:
+            return Refusal.JOB_FINISHED
+        if self.status is JobStatus.RUNNING:
+            return Refusal.ALREADY_CLAIMED
+        return Refusal.JOB_NOT_RUNNING
+
+    def _report_refusal(self, attempt: int) -> Refusal | None:
+        if attempt != self.attempt:
+            return Refusal.STALE_ATTEMPT
+        if self.status.terminal:
+            return Refusal.JOB_FINISHED
+        if self.status is not JobStatus.RUNNING:
+            return Refusal.JOB_NOT_RUNNING
+        return None

@@ -1,0 +1,56 @@
+"""The optional service token, checked on every call but the health service."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+OPEN_SERVICES = ("/grpc.health.v1.Health/",)
+DENIED = "a valid service token is required"
+Context = grpc.aio.ServicerContext[Any, Any]
+Handler = grpc.RpcMethodHandler[Any, Any]
+
+
+async def _deny(_request: Any, context: Context) -> None:
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, DENIED)
+
+
+async def _deny_stream(_request: Any, context: Context) -> AsyncIterator[None]:
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, DENIED)
+    yield None  # never reached; makes this an async generator as streaming handlers must be
+
+
+def _refusal_like(handler: Handler) -> Handler:
+    """A handler of the same streaming shape as `handler` that refuses the call."""
+    codec = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(_deny_stream, **codec)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(_deny, **codec)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(_deny_stream, **codec)
+    return grpc.unary_unary_rpc_method_handler(_deny, **codec)
+
+
+class ServiceTokenInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(OPEN_SERVICES):
+            return handler
+        presented = dict(details.invocation_metadata or ()).get("authorization", "")
+        if isinstance(presented, str) and hmac.compare_digest(presented.encode(), self._expected):
+            return handler
+        return _refusal_like(handler)

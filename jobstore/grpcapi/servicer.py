@@ -1,0 +1,148 @@
+"""The JobStoreService servicer: convert the request, call one use case, convert the reply."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
+
+from jobstore import service
+from jobstore.adapters.changefeed import ChangeHub
+from jobstore.domain import validation
+from jobstore.domain.errors import InvalidInput
+from jobstore.domain.model import JobType
+from jobstore.grpcapi import convert
+from jobstore.grpcapi.errors import streaming, unary
+from jobstore.ports import UnitOfWork
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], hub: ChangeHub, default_max_attempts: int
+    ) -> None:
+        self._uow = uow_factory
+        self._hub = hub
+        self._default_max_attempts = default_max_attempts
+
+    @unary
+    async def CreateJob(self, request: pb.CreateJobRequest, context: Context) -> pb.CreateJobResponse:
+        command = service.CreateJob(
+            url=validation.url(request.url),
+            type=convert.from_pb(convert.TYPE, request.type, "type", optional=True) or JobType.AUTO,
+            options=convert.options_from_pb(request.options),
+            max_attempts=validation.count("max_attempts", request.max_attempts, validation.MAX_ATTEMPTS)
+            or self._default_max_attempts,
+            idempotency_key=validation.text(
+                "idempotency_key", request.idempotency_key, validation.MAX_SHORT_TEXT
+            )
+            or None,
+        )
+        job, created = await service.create_job(self._uow(), command)
+        return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+
+    @unary
+    async def GetJob(self, request: pb.GetJobRequest, context: Context) -> pb.GetJobResponse:
+        job, history = await service.get_job(
+            self._uow(), validation.job_id(request.job_id), request.include_history
+        )
+        return pb.GetJobResponse(
+            job=convert.job_to_pb(job), history=[convert.event_to_pb(e) for e in history]
+        )
+
+    @unary
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
+        statuses = [convert.required(convert.STATUS, s, "statuses") for s in request.statuses]
+        size = validation.count("page_size", request.page_size, validation.MAX_PAGE_SIZE)
+        token = validation.text("page_token", request.page_token, validation.MAX_SHORT_TEXT)
+        page = await service.list_jobs(self._uow(), statuses, size or validation.DEFAULT_PAGE_SIZE, token)
+        return pb.ListJobsResponse(
+            jobs=[convert.job_to_pb(j) for j in page.jobs], next_page_token=page.next_page_token
+        )
+
+    @unary
+    async def DeleteJob(self, request: pb.DeleteJobRequest, context: Context) -> pb.DeleteJobResponse:
+        job = await service.delete_job(self._uow(), validation.job_id(request.job_id))
+        return pb.DeleteJobResponse(job=convert.job_to_pb(job))
+
+    @unary
+    async def ControlJob(self, request: pb.ControlJobRequest, context: Context) -> pb.ControlJobResponse:
+        job = await service.control_job(
+            self._uow(),
+            validation.job_id(request.job_id),
+            convert.required(convert.ACTION, request.action, "action"),
+            validation.text("reason", request.reason, validation.MAX_REASON),
+        )
+        return pb.ControlJobResponse(job=convert.job_to_pb(job))
+
+    @unary
+    async def ClaimJob(self, request: pb.ClaimJobRequest, context: Context) -> pb.ClaimJobResponse:
+        worker_id = validation.text("worker_id", request.worker_id, validation.MAX_SHORT_TEXT)
+        if not worker_id:
+            raise InvalidInput("worker_id is required")
+        outcome = await service.claim_job(self._uow(), validation.job_id(request.job_id), worker_id)
+        return pb.ClaimJobResponse(
+            accepted=outcome.accepted,
+            refusal=convert.refusal_to_pb(outcome.refusal),
+            attempt=outcome.job.attempt if outcome.job and outcome.accepted else 0,
+            job=convert.job_to_pb(outcome.job) if outcome.job else None,
+        )
+
+    @unary
+    async def ReportProgress(
+        self, request: pb.ReportProgressRequest, context: Context
+    ) -> pb.ReportProgressResponse:
+        if len(request.updates) > validation.MAX_BATCH:
+            raise InvalidInput(f"at most {validation.MAX_BATCH} updates per call")
+        reports = [convert.progress_from_pb(update) for update in request.updates]
+        outcomes = await service.report_progress(self._uow(), reports)
+        return pb.ReportProgressResponse(
+            results=[
+                pb.ProgressResult(
+                    job_id=str(o.job_id),
+                    seq=o.seq,
+                    accepted=o.refusal is None,
+                    refusal=convert.refusal_to_pb(o.refusal),
+                )
+                for o in outcomes
+            ]
+        )
+
+    @unary
+    async def CompleteJob(self, request: pb.CompleteJobRequest, context: Context) -> pb.FinishJobResponse:
+        outcome = await service.complete_job(
+            self._uow(),
+            validation.job_id(request.job_id),
+            request.attempt,
+            convert.file_result_from_pb(request),
+        )
+        return _finish_reply(outcome)
+
+    @unary
+    async def FailJob(self, request: pb.FailJobRequest, context: Context) -> pb.FinishJobResponse:
+        outcome = await service.fail_job(
+            self._uow(),
+            validation.job_id(request.job_id),
+            request.attempt,
+            validation.error_code(request.error_code),
+            validation.text("error_message", request.error_message, validation.MAX_MESSAGE),
+            request.retryable,
+        )
+        return _finish_reply(outcome)
+
+    @streaming
+    async def WatchJobs(self, request: pb.WatchJobsRequest, context: Context) -> AsyncIterator[pb.JobChange]:
+        async for change in self._hub.subscribe():
+            yield convert.change_to_pb(change)
+
+
+def _finish_reply(outcome: service.Outcome) -> pb.FinishJobResponse:
+    return pb.FinishJobResponse(
+        accepted=outcome.accepted,
+        refusal=convert.refusal_to_pb(outcome.refusal),
+        job=convert.job_to_pb(outcome.job) if outcome.job else None,
+    )

@@ -1,0 +1,82 @@
+"""jobstore's background loops: the dispatcher (which is also the reconciler) and the reaper."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+import structlog
+
+from jobstore import service
+from jobstore.adapters.rqueue import RqDispatcher
+from jobstore.domain.changes import ChangeKind, JobChange
+from jobstore.domain.model import JobStatus
+from jobstore.ports import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+class DispatchLoop:
+    """Enqueue queued jobs on RQ: at once when a job becomes queued, and every `interval`
+    seconds for all of them, which repairs whatever RQ lost."""
+
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], dispatcher: RqDispatcher, interval: float
+    ) -> None:
+        self._uow = uow_factory
+        self._dispatcher = dispatcher
+        self._interval = interval
+        self._wake = asyncio.Event()
+
+    def notice(self, changes: Sequence[JobChange]) -> None:
+        """Called with every published change; wakes the loop when something became queued."""
+        if any(c.kind is ChangeKind.UPSERTED and c.job.status is JobStatus.QUEUED for c in changes):
+            self._wake.set()
+
+    async def run(self) -> None:
+        delay = self._interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+            try:
+                await self.pass_once()
+                delay = self._interval
+            except Exception as exc:
+                delay = min(max(delay * 2, 1.0), MAX_BACKOFF)
+                log.warning("dispatch pass failed", error=str(exc), retry_in=delay)
+
+    async def pass_once(self) -> int:
+        queued = await service.queued_jobs(self._uow())
+        if not queued:
+            return 0
+        pairs = [(job.id, job.attempt + 1) for job in queued]
+        return await asyncio.to_thread(self._dispatcher.ensure_enqueued, pairs)
+
+
+class ReapLoop:
+    """Re-queue running jobs whose heartbeat expired; the worker's own watchdog may be dead too."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], stall_timeout: float, interval: float) -> None:
+        self._uow = uow_factory
+        self._stall_timeout = stall_timeout
+        self._interval = interval
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.pass_once()
+            except Exception as exc:
+                log.warning("reap pass failed", error=str(exc))
+
+    async def pass_once(self) -> int:
+        reaped = await service.reap_stalled(self._uow(), self._stall_timeout)
+        for job in reaped:
+            log.warning(
+                "stalled job reaped", job_id=str(job.id), status=job.status.value, attempt=job.attempt
+            )
+        return len(reaped)

@@ -1,0 +1,61 @@
+"""What the service layer needs from storage, as protocols, so tests can use fakes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from jobstore.domain.model import Job, JobStatus, StatusChange
+
+# Keyset position for listing: (created_at, id) of the last job on the previous page.
+ListCursor = tuple[datetime, uuid.UUID]
+
+
+class JobRepository(Protocol):
+    async def add(self, job: Job) -> None: ...
+
+    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None: ...
+
+    async def get_many(self, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Job]: ...
+
+    async def get_by_idempotency_key(self, key: str) -> Job | None: ...
+
+    async def list_page(
+        self, statuses: Sequence[JobStatus], limit: int, after: ListCursor | None
+    ) -> list[Job]: ...
+
+    async def save(self, job: Job) -> None:
+        """Store every field of the job and append its new history events."""
+
+    async def save_progress(self, jobs: Sequence[Job]) -> None:
+        """Store the progress fields of many running jobs at once, in one statement."""
+
+    async def delete(self, job: Job) -> None: ...
+
+    async def history(self, job_id: uuid.UUID) -> list[StatusChange]: ...
+
+    async def stalled(self, heartbeat_before: datetime, limit: int) -> list[Job]:
+        """Running jobs whose heartbeat is older than the cutoff, locked for update."""
+
+    async def queued(self, limit: int) -> list[Job]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without commit() rolls back."""
+
+    @property
+    def jobs(self) -> JobRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...

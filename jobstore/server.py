@@ -1,0 +1,139 @@
+"""Assembles jobstore: engine, change feed, gRPC server with health and reflection, loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass, field
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jobstore.adapters.changefeed import ChangeFeed, ChangeHub, LocalChangeFeed, PostgresChangeFeed
+from jobstore.adapters.db import asyncpg_dsn, create_engine, is_sqlite
+from jobstore.adapters.rqueue import RqDispatcher
+from jobstore.adapters.uow import SqlUnitOfWork
+from jobstore.grpcapi.auth import ServiceTokenInterceptor
+from jobstore.grpcapi.servicer import JobStoreServicer
+from jobstore.loops import DispatchLoop, ReapLoop
+from jobstore.settings import JobstoreSettings
+
+log = structlog.get_logger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["JobStoreService"].full_name
+
+
+@dataclass
+class Jobstore:
+    """A built, not yet started, jobstore. Tests build one in-process; `serve` runs one."""
+
+    settings: JobstoreSettings
+    engine: AsyncEngine
+    hub: ChangeHub
+    feed: ChangeFeed
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    dispatcher: RqDispatcher | None
+    port: int = 0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.feed)
+
+    async def start(self) -> None:
+        if isinstance(self.feed, PostgresChangeFeed):
+            self.tasks.append(asyncio.create_task(self.feed.run(), name="change-feed"))
+        s = self.settings
+        self.tasks.append(
+            asyncio.create_task(ReapLoop(self.unit_of_work, s.stall_timeout, s.reap_interval).run())
+        )
+        if self.dispatcher is not None:
+            dispatch = DispatchLoop(self.unit_of_work, self.dispatcher, s.dispatch_interval)
+            self.hub.listeners.append(dispatch.notice)
+            self.tasks.append(asyncio.create_task(dispatch.run(), name="dispatcher"))
+        else:
+            log.warning("HAUL_REDIS_URL is not set: jobs are stored but not dispatched to workers")
+        await self.server.start()
+        await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "jobstore serving", listen=s.jobstore_listen, port=self.port, database=_redacted(s.database_url)
+        )
+
+    async def stop(self) -> None:
+        """Graceful: report NOT_SERVING, end watch streams, let RPCs finish, then let go of the DB."""
+        await self.health.enter_graceful_shutdown()
+        self.hub.fail_all("jobstore is shutting down")
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.server.stop(self.settings.shutdown_grace)
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+        if isinstance(self.feed, PostgresChangeFeed):
+            await self.feed.engine.dispose()
+        await self.engine.dispose()
+        log.info("jobstore stopped")
+
+
+def build(settings: JobstoreSettings) -> Jobstore:
+    engine = create_engine(settings.database_url)
+    hub = ChangeHub()
+    feed: ChangeFeed
+    if is_sqlite(settings.database_url):
+        feed = LocalChangeFeed(hub)
+    else:
+        # The feed re-reads changed rows through its own small pool, so it never waits on RPCs.
+        feed_engine = create_engine(settings.database_url, pool_size=2)
+        feed = PostgresChangeFeed(hub, feed_engine, asyncpg_dsn(settings.database_url))
+    interceptors = []
+    if settings.service_token is not None:
+        interceptors.append(ServiceTokenInterceptor(settings.service_token.get_secret_value()))
+    server = grpc.aio.server(interceptors=interceptors)
+    dispatcher = None
+    if settings.redis_url:
+        # A worker claims within about a second of starting an RQ job; allow it ample time.
+        dispatcher = RqDispatcher(
+            settings.redis_url, settings.queue_name, settings.job_timeout, claim_grace=60.0
+        )
+    health_servicer = health.aio.HealthServicer()
+    app = Jobstore(settings, engine, hub, feed, server, health_servicer, dispatcher)
+    pb_grpc.add_JobStoreServiceServicer_to_server(
+        JobStoreServicer(app.unit_of_work, hub, settings.default_max_attempts), server
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    app.port = server.add_insecure_port(settings.jobstore_listen)
+    if app.port == 0:
+        raise RuntimeError(f"cannot listen on {settings.jobstore_listen}")
+    return app
+
+
+async def serve(settings: JobstoreSettings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    app = build(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    await stop.wait()
+    log.info("jobstore shutting down")
+    await app.stop()
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,278 @@
+"""Use cases: each function is one transaction on a unit of work.
+
+The functions take already-validated domain values; the gRPC layer converts and validates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from jobstore.domain.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    JobNotFound,
+)
+from jobstore.domain.model import (
+    ControlAction,
+    FileResult,
+    Job,
+    JobOptions,
+    JobStatus,
+    JobType,
+    ProgressReport,
+    Refusal,
+    StatusChange,
+)
+from jobstore.ports import ListCursor, UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DuplicateIdempotencyKey(Exception):
+    """Raised by a repository when a concurrent create stored the same key first."""
+
+
+@dataclass(frozen=True)
+class CreateJob:
+    url: str
+    type: JobType
+    options: JobOptions
+    max_attempts: int
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(
+            [self.url, self.type.value, self.options.to_json(), self.max_attempts], sort_keys=True
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[Job]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to a worker: applied, or refused and why; with the job when it exists."""
+
+    refusal: Refusal | None
+    job: Job | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.refusal is None
+
+
+@dataclass(frozen=True)
+class ProgressOutcome:
+    job_id: uuid.UUID
+    seq: int
+    refusal: Refusal | None
+
+
+async def create_job(uow: UnitOfWork, cmd: CreateJob, now: Clock = utcnow) -> tuple[Job, bool]:
+    """Create a queued job. With an idempotency key, a replay returns the first job unchanged."""
+    fingerprint = cmd.fingerprint()
+    if cmd.idempotency_key:
+        replayed = await _replay(uow, cmd.idempotency_key, fingerprint)
+        if replayed is not None:
+            return replayed, False
+    job = Job.create(
+        cmd.url, cmd.type, cmd.options, cmd.max_attempts, now(), cmd.idempotency_key, fingerprint
+    )
+    try:
+        async with uow:
+            await uow.jobs.add(job)
+            await uow.commit()
+    except DuplicateIdempotencyKey:
+        assert cmd.idempotency_key is not None
+        replayed = await _replay(uow, cmd.idempotency_key, fingerprint)
+        if replayed is None:
+            raise
+        return replayed, False
+    return job, True
+
+
+async def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> Job | None:
+    async with uow:
+        existing = await uow.jobs.get_by_idempotency_key(key)
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
+    return existing
+
+
+async def get_job(
+    uow: UnitOfWork, job_id: uuid.UUID, include_history: bool
+) -> tuple[Job, list[StatusChange]]:
+    """One job and, when asked, its status history, oldest first."""
+    async with uow:
+        job = await uow.jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        history = await uow.jobs.history(job_id) if include_history else []
+    return job, history
+
+
+async def list_jobs(
+    uow: UnitOfWork, statuses: Sequence[JobStatus], page_size: int, page_token: str
+) -> JobPage:
+    """A page of jobs, newest first, optionally only those in the given statuses."""
+    after = decode_page_token(page_token) if page_token else None
+    async with uow:
+        jobs = await uow.jobs.list_page(statuses, page_size + 1, after)
+    if len(jobs) <= page_size:
+        return JobPage(jobs, "")
+    jobs = jobs[:page_size]
+    return JobPage(jobs, encode_page_token((jobs[-1].created_at, jobs[-1].id)))
+
+
+async def delete_job(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
+    """Remove a job and its history, whatever its status. Its worker learns of it from the feed."""
+    async with uow:
+        job = await uow.jobs.get(job_id, for_update=True)
+        if job is None:
+            raise JobNotFound(job_id)
+        await uow.jobs.delete(job)
+        await uow.commit()
+    return job
+
+
+async def control_job(
+    uow: UnitOfWork, job_id: uuid.UUID, action: ControlAction, reason: str, now: Clock = utcnow
+) -> Job:
+    """Cancel, pause, resume or retry; raises InvalidTransition when the status forbids it."""
+    async with uow:
+        job = await _locked(uow, job_id)
+        job.control(action, now(), "api", reason)
+        await uow.jobs.save(job)
+        await uow.commit()
+    return job
+
+
+async def claim_job(uow: UnitOfWork, job_id: uuid.UUID, worker_id: str, now: Clock = utcnow) -> Outcome:
+    """A worker takes a queued job. Of concurrent claims exactly one wins."""
+    async with uow:
+        job = await uow.jobs.get(job_id, for_update=True)
+        if job is None:
+            return Outcome(Refusal.JOB_NOT_FOUND, None)
+        refusal = job.claim(worker_id, now())
+        if refusal is None:
+            await uow.jobs.save(job)
+            await uow.commit()
+    return Outcome(refusal, job)
+
+
+async def report_progress(
+    uow: UnitOfWork, reports: Sequence[ProgressReport], now: Clock = utcnow
+) -> list[ProgressOutcome]:
+    """Apply a batch of progress reports: one read and one write statement for the whole batch."""
+    at = now()
+    outcomes: list[ProgressOutcome] = []
+    async with uow:
+        jobs = await uow.jobs.get_many(sorted({r.job_id for r in reports}))
+        changed: dict[uuid.UUID, Job] = {}
+        for report in reports:
+            job = jobs.get(report.job_id)
+            refusal = Refusal.JOB_NOT_FOUND if job is None else job.apply_progress(report, at)
+            if job is not None and refusal is None:
+                changed[job.id] = job
+            outcomes.append(ProgressOutcome(report.job_id, report.seq, refusal))
+        if changed:
+            await uow.jobs.save_progress(list(changed.values()))
+            await uow.commit()
+    return outcomes
+
+
+async def complete_job(
+    uow: UnitOfWork, job_id: uuid.UUID, attempt: int, result: FileResult, now: Clock = utcnow
+) -> Outcome:
+    """The worker's attempt finished and its file is in place."""
+    async with uow:
+        job = await uow.jobs.get(job_id, for_update=True)
+        if job is None:
+            return Outcome(Refusal.JOB_NOT_FOUND, None)
+        before = len(job.new_events)
+        refusal = job.complete(attempt, result, now())
+        if refusal is None and len(job.new_events) > before:
+            await uow.jobs.save(job)
+            await uow.commit()
+    return Outcome(refusal, job)
+
+
+async def fail_job(
+    uow: UnitOfWork,
+    job_id: uuid.UUID,
+    attempt: int,
+    code: str,
+    message: str,
+    retryable: bool,
+    now: Clock = utcnow,
+) -> Outcome:
+    """The worker's attempt failed; the job is queued again while attempts remain."""
+    async with uow:
+        job = await uow.jobs.get(job_id, for_update=True)
+        if job is None:
+            return Outcome(Refusal.JOB_NOT_FOUND, None)
+        before = len(job.new_events)
+        refusal = job.fail(attempt, code, message, retryable, now())
+        if refusal is None and len(job.new_events) > before:
+            await uow.jobs.save(job)
+            await uow.commit()
+    return Outcome(refusal, job)
+
+
+async def reap_stalled(
+    uow: UnitOfWork, stall_seconds: float, limit: int = 500, now: Clock = utcnow
+) -> list[Job]:
+    """Re-queue (or fail, when out of attempts) running jobs whose heartbeat expired."""
+    at = now()
+    cutoff = datetime.fromtimestamp(at.timestamp() - stall_seconds, UTC)
+    async with uow:
+        stalled = await uow.jobs.stalled(cutoff, limit)
+        for job in stalled:
+            job.stall(at, stall_seconds)
+            await uow.jobs.save(job)
+        if stalled:
+            await uow.commit()
+    return stalled
+
+
+async def queued_jobs(uow: UnitOfWork, limit: int = 1000) -> list[Job]:
+    """The queued jobs, oldest first, for the dispatcher."""
+    async with uow:
+        return await uow.jobs.queued(limit)
+
+
+async def _locked(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
+    job = await uow.jobs.get(job_id, for_update=True)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def encode_page_token(cursor: ListCursor) -> str:
+    raw = f"{cursor[0].isoformat()}|{cursor[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> ListCursor:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        created, _, job_id = raw.partition("|")
+        at = datetime.fromisoformat(created)
+        return (at if at.tzinfo else at.replace(tzinfo=UTC), uuid.UUID(job_id))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("page_token is not one this server issued") from None
