@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 import structlog
@@ -30,7 +30,7 @@ STATUS_FOR_ERROR: dict[type[Exception], grpc.StatusCode] = {
 }
 
 Reply = TypeVar("Reply")
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
 def status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from haul.jobstore.v1 import jobstore_pb2 as pb
@@ -18,7 +18,7 @@ from jobstore.grpcapi import convert
 from jobstore.grpcapi.errors import streaming, unary
 from jobstore.ports import UnitOfWork
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
 class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
