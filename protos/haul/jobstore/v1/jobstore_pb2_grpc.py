@@ -155,7 +155,9 @@ class JobStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchJobs(self, request, context):
-        """Every change to every job, as it is committed, until the client hangs up.
+        """Every change to every job, as it is committed, until the client hangs up. Each change
+        yields one event carrying the job's state at or after that change (latest state wins).
+        The stream ends with UNAVAILABLE when it can no longer promise that; resubscribe and re-read.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

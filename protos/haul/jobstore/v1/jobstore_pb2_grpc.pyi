@@ -54,7 +54,10 @@ class JobStoreServiceStub:
     FailJob: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.FailJobRequest, _jobstore_pb2.FinishJobResponse]
     """A worker reports failure."""
     WatchJobs: _grpc.UnaryStreamMultiCallable[_jobstore_pb2.WatchJobsRequest, _jobstore_pb2.JobChange]
-    """Every change to every job, as it is committed, until the client hangs up."""
+    """Every change to every job, as it is committed, until the client hangs up. Each change
+    yields one event carrying the job's state at or after that change (latest state wins).
+    The stream ends with UNAVAILABLE when it can no longer promise that; resubscribe and re-read.
+    """
 
 @_typing.type_check_only
 class JobStoreServiceAsyncStub(JobStoreServiceStub):
@@ -80,7 +83,10 @@ class JobStoreServiceAsyncStub(JobStoreServiceStub):
     FailJob: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.FailJobRequest, _jobstore_pb2.FinishJobResponse]  # type: ignore[assignment]
     """A worker reports failure."""
     WatchJobs: _aio.UnaryStreamMultiCallable[_jobstore_pb2.WatchJobsRequest, _jobstore_pb2.JobChange]  # type: ignore[assignment]
-    """Every change to every job, as it is committed, until the client hangs up."""
+    """Every change to every job, as it is committed, until the client hangs up. Each change
+    yields one event carrying the job's state at or after that change (latest state wins).
+    The stream ends with UNAVAILABLE when it can no longer promise that; resubscribe and re-read.
+    """
 
 class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
     """The job store. Every state change goes through it; it is the only writer to the database."""
@@ -163,6 +169,9 @@ class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _jobstore_pb2.WatchJobsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_jobstore_pb2.JobChange], _abc.AsyncIterator[_jobstore_pb2.JobChange]]:
-        """Every change to every job, as it is committed, until the client hangs up."""
+        """Every change to every job, as it is committed, until the client hangs up. Each change
+        yields one event carrying the job's state at or after that change (latest state wins).
+        The stream ends with UNAVAILABLE when it can no longer promise that; resubscribe and re-read.
+        """
 
 def add_JobStoreServiceServicer_to_server(servicer: JobStoreServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
