@@ -164,15 +164,7 @@ async def control_job(
 
 async def claim_job(uow: UnitOfWork, job_id: uuid.UUID, worker_id: str, now: Clock = utcnow) -> Outcome:
     """A worker takes a queued job. Of concurrent claims exactly one wins."""
-    async with uow:
-        job = await uow.jobs.get(job_id, for_update=True)
-        if job is None:
-            return Outcome(Refusal.JOB_NOT_FOUND, None)
-        refusal = job.claim(worker_id, now())
-        if refusal is None:
-            await uow.jobs.save(job)
-            await uow.commit()
-    return Outcome(refusal, job)
+    return await _apply_worker_report(uow, job_id, lambda job: job.claim(worker_id, now()))
 
 
 async def report_progress(
@@ -200,16 +192,7 @@ async def complete_job(
     uow: UnitOfWork, job_id: uuid.UUID, attempt: int, result: FileResult, now: Clock = utcnow
 ) -> Outcome:
     """The worker's attempt finished and its file is in place."""
-    async with uow:
-        job = await uow.jobs.get(job_id, for_update=True)
-        if job is None:
-            return Outcome(Refusal.JOB_NOT_FOUND, None)
-        before = len(job.new_events)
-        refusal = job.complete(attempt, result, now())
-        if refusal is None and len(job.new_events) > before:
-            await uow.jobs.save(job)
-            await uow.commit()
-    return Outcome(refusal, job)
+    return await _apply_worker_report(uow, job_id, lambda job: job.complete(attempt, result, now()))
 
 
 async def fail_job(
@@ -222,13 +205,25 @@ async def fail_job(
     now: Clock = utcnow,
 ) -> Outcome:
     """The worker's attempt failed; the job is queued again while attempts remain."""
+    return await _apply_worker_report(
+        uow, job_id, lambda job: job.fail(attempt, code, message, retryable, now())
+    )
+
+
+async def _apply_worker_report(
+    uow: UnitOfWork, job_id: uuid.UUID, apply: Callable[[Job], Refusal | None]
+) -> Outcome:
+    """Lock the job, apply a worker's claim or report, and store it if it changed anything.
+
+    A resent report that was already applied changes nothing and costs no write.
+    """
     async with uow:
         job = await uow.jobs.get(job_id, for_update=True)
         if job is None:
             return Outcome(Refusal.JOB_NOT_FOUND, None)
-        before = len(job.new_events)
-        refusal = job.fail(attempt, code, message, retryable, now())
-        if refusal is None and len(job.new_events) > before:
+        events_before = len(job.new_events)
+        refusal = apply(job)
+        if refusal is None and len(job.new_events) > events_before:
             await uow.jobs.save(job)
             await uow.commit()
     return Outcome(refusal, job)
