@@ -76,20 +76,37 @@ class ChangeHub:
             queue.get_nowait()
         queue.put_nowait(error)
 
-    async def subscribe(self) -> AsyncIterator[JobChange]:
-        """Yield every change from now on; raises FeedLost when the feed breaks."""
+    def subscribe(self) -> Subscription:
+        """Register now and return the stream of every change from this moment on.
+
+        Raises FeedLost at once when the feed is not connected, and from iteration when it breaks.
+        """
         if not self.ready:
             raise FeedLost("the change feed is not connected yet")
         queue: asyncio.Queue[JobChange | FeedLost] = asyncio.Queue(self._queue_size + 1)
         self._subscribers.add(queue)
+        return Subscription(queue, self._subscribers.discard)
+
+
+class Subscription:
+    def __init__(
+        self, queue: asyncio.Queue[JobChange | FeedLost], unregister: Callable[[asyncio.Queue[Any]], None]
+    ) -> None:
+        self._queue = queue
+        self._unregister = unregister
+
+    def close(self) -> None:
+        self._unregister(self._queue)
+
+    async def __aiter__(self) -> AsyncIterator[JobChange]:
         try:
             while True:
-                item = await queue.get()
+                item = await self._queue.get()
                 if isinstance(item, FeedLost):
                     raise item
                 yield item
         finally:
-            self._subscribers.discard(queue)
+            self.close()
 
 
 class ChangeFeed(Protocol):

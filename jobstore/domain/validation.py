@@ -9,30 +9,38 @@ import math
 import re
 import uuid
 
+from haul.contract.limits import (
+    DEFAULT_PAGE_SIZE,
+    ERROR_CODE_PATTERN,
+    MAX_ATTEMPT,
+    MAX_ATTEMPTS,
+    MAX_BATCH,
+    MAX_BYTES,
+    MAX_DURATION,
+    MAX_ETA,
+    MAX_HEIGHT,
+    MAX_MESSAGE,
+    MAX_PAGE_SIZE,
+    MAX_PATH,
+    MAX_REASON,
+    MAX_SEQ,
+    MAX_SHORT_TEXT,
+    MAX_SPEED,
+    MAX_TITLE,
+    SHA256_PATTERN,
+)
 from haul.contract.urls import UrlRefused, check_url
 
 from jobstore.domain.errors import InvalidInput
 from jobstore.domain.model import FileResult, JobMeta, JobStage, ProgressReport
 
-MAX_BYTES = 2**50  # 1 PiB: far above any real file, far below where floats lose bytes.
-MAX_SPEED = 1e12  # bytes per second
-MAX_ETA = 10 * 365 * 24 * 3600.0  # seconds
-MAX_DURATION = 100 * 24 * 3600.0  # seconds of media
-MAX_ATTEMPTS = 20
-MAX_HEIGHT = 8640
-MAX_BATCH = 5000
-MAX_SEQ = 2**62
-MAX_PAGE_SIZE = 500
-DEFAULT_PAGE_SIZE = 50
+__all__ = [
+    "DEFAULT_PAGE_SIZE", "MAX_ATTEMPTS", "MAX_BATCH", "MAX_BYTES", "MAX_HEIGHT", "MAX_MESSAGE",
+    "MAX_PAGE_SIZE", "MAX_PATH", "MAX_REASON", "MAX_SHORT_TEXT", "MAX_TITLE",
+]  # fmt: skip
 
-MAX_TITLE = 1024
-MAX_SHORT_TEXT = 256  # worker ids, extractor names, idempotency keys
-MAX_PATH = 4096
-MAX_MESSAGE = 8192
-MAX_REASON = 1024
-
-ERROR_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+ERROR_CODE = re.compile(ERROR_CODE_PATTERN)
+SHA256_HEX = re.compile(SHA256_PATTERN)
 
 
 def job_id(text: str) -> uuid.UUID:
@@ -96,7 +104,7 @@ def progress_report(
 ) -> ProgressReport:
     return ProgressReport(
         job_id=job_id(job_id_text),
-        attempt=count("attempt", attempt, 2**31),
+        attempt=count("attempt", attempt, MAX_ATTEMPT),
         seq=count("seq", seq, MAX_SEQ),
         stage=stage,
         progress=real("progress", progress, 100.0),

@@ -136,8 +136,15 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
 
     @streaming
     async def WatchJobs(self, request: pb.WatchJobsRequest, context: Context) -> AsyncIterator[pb.JobChange]:
-        async for change in self._hub.subscribe():
-            yield convert.change_to_pb(change)
+        subscription = self._hub.subscribe()
+        try:
+            # Headers go out once the subscription exists, so a client that waits for them
+            # knows no later change can be missed.
+            await context.send_initial_metadata(())
+            async for change in subscription:
+                yield convert.change_to_pb(change)
+        finally:
+            subscription.close()
 
 
 def _finish_reply(outcome: service.Outcome) -> pb.FinishJobResponse:

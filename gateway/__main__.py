@@ -1,0 +1,21 @@
+"""`python -m gateway`: serve REST and Socket.IO (default http://127.0.0.1:8080)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from haul.logging import configure_logging
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    configure_logging(settings.log_format, settings.log_level)
+    app = create_app(settings)
+    print(f"haul gateway: http://{settings.host}:{settings.port}", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+
+
+if __name__ == "__main__":
+    main()

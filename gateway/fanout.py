@@ -1,0 +1,130 @@
+"""Turns jobstore's WatchJobs stream into browser events and worker control messages.
+
+Every gateway instance watches jobstore and delivers to its *own* connections only
+(`ignore_queue=True`), so each browser gets exactly one copy of each event whichever gateway
+the job's worker talks to, and changes made by anyone, including a program calling jobstore
+directly, reach browsers and workers alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import socketio
+import structlog
+from haul.contract.events import BROWSER_NAMESPACE
+from haul.jobstore.v1 import jobstore_pb2 as pb
+
+from gateway import views
+from gateway.jobstore_client import JobstoreClient
+from gateway.metrics import GatewayMetrics
+
+log = structlog.get_logger(__name__)
+
+ALL_JOBS_ROOM = "jobs:all"
+SEEN_LIMIT = 100_000
+
+SendControl = Callable[[str, str, str], Awaitable[bool]]
+
+# What a worker holding a job is told when the job moves to each status without it.
+CONTROL_FOR_STATUS = {
+    pb.JOB_STATUS_CANCELLED: "cancel",
+    pb.JOB_STATUS_PAUSED: "pause",
+    pb.JOB_STATUS_COMPLETED: "abort",
+    pb.JOB_STATUS_FAILED: "abort",
+    pb.JOB_STATUS_QUEUED: "abort",
+}
+
+
+class Fanout:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        jobstore: JobstoreClient,
+        send_control: SendControl,
+        holder_attempt: Callable[[str], int | None],
+        metrics: GatewayMetrics,
+    ) -> None:
+        self._sio = sio
+        self._holder_attempt = holder_attempt
+        self._jobstore = jobstore
+        self._send_control = send_control
+        self._metrics = metrics
+        # The last (status, stage, attempt, seq) seen per job: a bounded cache, to tell
+        # progress from status changes and to skip repeats of the same state.
+        self._seen: OrderedDict[str, tuple[int, int, int, int]] = OrderedDict()
+        self.connected = asyncio.Event()
+
+    async def run(self) -> None:
+        """Watch jobstore until cancelled, resubscribing whenever the stream breaks."""
+        delay, first = 0.2, True
+        while True:
+            call = self._jobstore.watch()
+            try:
+                await call.wait_for_connection()
+                self.connected.set()
+                if not first:
+                    # We may have missed changes while the stream was down: ask browsers to re-snapshot.
+                    await self._emit("resync", {}, ALL_JOBS_ROOM, everyone=True)
+                first, delay = False, 0.2
+                log.info("watching jobstore changes")
+                async for change in call:
+                    self._metrics.feed_changes.inc()
+                    await self.apply(change)
+            except grpc.aio.AioRpcError as exc:
+                log.warning(
+                    "jobstore change stream broke; resubscribing", code=exc.code().name, retry_in=delay
+                )
+            except asyncio.CancelledError:
+                call.cancel()
+                raise
+            finally:
+                self.connected.clear()
+            self._seen.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def apply(self, change: pb.JobChange) -> None:
+        job = change.job
+        if change.kind == pb.CHANGE_KIND_DELETED:
+            self._seen.pop(job.id, None)
+            await self._emit("job-update", {"jobId": job.id, "deleted": True}, job.id)
+            await self._send_control(job.id, "cancel", "the job was deleted")
+            return
+        state = (job.status, job.stage, job.attempt, job.progress_seq)
+        previous = self._seen.pop(job.id, None)
+        self._seen[job.id] = state
+        while len(self._seen) > SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        if previous == state:
+            return
+        status_changed = previous is None or previous[0] != job.status or previous[2] != job.attempt
+        if status_changed or (previous is not None and previous[1] != job.stage):
+            await self._emit("job-update", views.update_event(job), job.id)
+        if job.status == pb.JOB_STATUS_RUNNING:
+            await self._emit("progress", views.progress_event(job), job.id)
+            held = self._holder_attempt(job.id)
+            if held is not None and held < job.attempt:
+                await self._send_control(job.id, "abort", f"attempt {job.attempt} now owns the job")
+        elif status_changed:
+            await self._announce_outcome(job)
+
+    async def _announce_outcome(self, job: pb.Job) -> None:
+        if job.status == pb.JOB_STATUS_COMPLETED:
+            await self._emit("completed", views.completed_event(job), job.id)
+        elif job.status == pb.JOB_STATUS_FAILED:
+            await self._emit("failed", views.failed_event(job), job.id)
+        action = CONTROL_FOR_STATUS.get(job.status)
+        if action is not None:
+            reason = f"the job is now {views.STATUS_NAMES.get(job.status)}"
+            await self._send_control(job.id, action, reason)
+
+    async def _emit(self, event: str, data: dict[str, Any], job_id: str, everyone: bool = False) -> None:
+        rooms: Any = None if everyone else [f"job:{job_id}", ALL_JOBS_ROOM]
+        with contextlib.suppress(Exception):
+            await self._sio.emit(event, data, to=rooms, namespace=BROWSER_NAMESPACE, ignore_queue=True)

@@ -1,0 +1,201 @@
+"""REST handlers: validate, call jobstore, shape the reply. Errors leave through gateway.errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from haul.contract import limits
+from haul.contract.urls import UrlRefused, check_url
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway import views
+from gateway.errors import ApiError
+from gateway.files import file_response, resolve_inside
+from gateway.jobstore_client import JobstoreClient
+
+JOBSTORE = web.AppKey("jobstore", JobstoreClient)
+DATA_DIR = web.AppKey("data_dir", Path)
+
+ACTIONS = {
+    "cancel": pb.CONTROL_ACTION_CANCEL,
+    "pause": pb.CONTROL_ACTION_PAUSE,
+    "resume": pb.CONTROL_ACTION_RESUME,
+    "retry": pb.CONTROL_ACTION_RETRY,
+}
+IDEMPOTENCY_KEY_MAX = 200
+
+
+class DownloadOptions(BaseModel):
+    """The whitelisted options. Anything else is refused, never passed to a tool."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    maxHeight: Annotated[int, Field(ge=0, le=limits.MAX_HEIGHT)] | None = None
+    audioFormat: Literal["mp3", "m4a", "opus"] | None = None
+    videoContainer: Literal["mp4", "mkv", "webm"] | None = None
+
+
+class DownloadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(min_length=1, max_length=8192)]
+    type: Literal["auto", "video", "audio", "file"] = "auto"
+    options: DownloadOptions = DownloadOptions()
+
+
+def job_id_from(request: web.Request) -> str:
+    raw = request.match_info["job_id"]
+    try:
+        parsed = uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_job_id", "the job id is not a UUID") from None
+    if str(parsed) != raw.lower():
+        raise ApiError(400, "invalid_job_id", "the job id is not a canonical UUID")
+    return str(parsed)
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+
+
+def idempotency_key(request: web.Request) -> str:
+    """The caller's Idempotency-Key, or a fresh one, so a retried CreateJob can never duplicate."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return f"gw-{uuid.uuid4()}"
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} printable characters",
+        )
+    return f"client-{key}"
+
+
+async def create_download(request: web.Request) -> web.Response:
+    try:
+        body = DownloadRequest.model_validate(await read_json(request))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(422, "invalid_request", f"{where}: {first['msg']}") from None
+    try:
+        check_url(body.url)
+    except UrlRefused as exc:
+        raise ApiError(422, "url_refused", str(exc)) from None
+    options = pb.JobOptions(max_height=body.options.maxHeight or 0)
+    if body.options.audioFormat:
+        options.audio_format = views.AUDIO_BY_NAME[body.options.audioFormat]
+    if body.options.videoContainer:
+        options.video_container = views.CONTAINER_BY_NAME[body.options.videoContainer]
+    created = await request.app[JOBSTORE].create(
+        pb.CreateJobRequest(
+            url=body.url,
+            type=views.TYPE_BY_NAME[body.type],
+            options=options,
+            idempotency_key=idempotency_key(request),
+        )
+    )
+    headers = {"Location": f"/downloads/{created.job.id}"}
+    if not created.created:
+        headers["Idempotent-Replayed"] = "true"
+    payload = {"jobId": created.job.id, "status": views.STATUS_NAMES.get(created.job.status)}
+    return web.json_response(payload, status=202, headers=headers)
+
+
+async def list_downloads(request: web.Request) -> web.Response:
+    statuses: list[Any] = []
+    for name in filter(None, request.query.get("status", "").split(",")):
+        if name not in views.STATUS_BY_NAME:
+            raise ApiError(400, "invalid_status", f"unknown status {name[:40]!r}")
+        statuses.append(views.STATUS_BY_NAME[name])
+    try:
+        limit = int(request.query.get("limit", limits.DEFAULT_PAGE_SIZE))
+    except ValueError:
+        raise ApiError(400, "invalid_limit", "limit must be a whole number") from None
+    if not 1 <= limit <= limits.MAX_PAGE_SIZE:
+        raise ApiError(400, "invalid_limit", f"limit must be between 1 and {limits.MAX_PAGE_SIZE}")
+    cursor = request.query.get("cursor", "")
+    if len(cursor) > limits.MAX_SHORT_TEXT:
+        raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued")
+    page = await request.app[JOBSTORE].list_jobs(
+        pb.ListJobsRequest(page_size=limit, page_token=cursor, statuses=statuses)
+    )
+    return web.json_response(
+        {"items": [views.job_json(j) for j in page.jobs], "nextCursor": page.next_page_token or None}
+    )
+
+
+async def get_download(request: web.Request) -> web.Response:
+    reply = await request.app[JOBSTORE].get(job_id_from(request), include_history=True)
+    body = views.job_json(reply.job)
+    body["history"] = [views.history_json(e) for e in reply.history]
+    return web.json_response(body)
+
+
+async def control_download(request: web.Request) -> web.Response:
+    action = request.match_info["action"]
+    if action not in ACTIONS:
+        raise ApiError(404, "not_found", "no such action")
+    reply = await request.app[JOBSTORE].control(job_id_from(request), ACTIONS[action])
+    return web.json_response(views.job_json(reply.job))
+
+
+async def delete_download(request: web.Request) -> web.Response:
+    job_id = job_id_from(request)
+    reply = await request.app[JOBSTORE].delete(job_id)
+    folder = request.app[DATA_DIR] / job_id
+    await asyncio.to_thread(shutil.rmtree, folder, True)
+    return web.json_response(
+        {"jobId": job_id, "deleted": True, "status": views.STATUS_NAMES.get(reply.job.status)}
+    )
+
+
+async def _completed_job(request: web.Request) -> pb.Job:
+    job = (await request.app[JOBSTORE].get(job_id_from(request))).job
+    if job.status != pb.JOB_STATUS_COMPLETED:
+        raise ApiError(
+            409, "not_completed", f"the job is {views.STATUS_NAMES.get(job.status)}, not completed"
+        )
+    return job
+
+
+async def file_metadata(request: web.Request) -> web.Response:
+    job = await _completed_job(request)
+    path = resolve_inside(request.app[DATA_DIR], job.id, job.filename)
+    return web.json_response(
+        {
+            "jobId": job.id,
+            "filename": job.filename,
+            "size": path.stat().st_size,
+            "sha256": job.sha256,
+            "downloadUrl": f"/files/{job.id}/download",
+        }
+    )
+
+
+async def file_download(request: web.Request) -> web.FileResponse:
+    job = await _completed_job(request)
+    return file_response(resolve_inside(request.app[DATA_DIR], job.id, job.filename), job.filename)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/downloads", create_download)
+    app.router.add_get("/downloads", list_downloads)
+    app.router.add_get("/downloads/{job_id}", get_download)
+    app.router.add_post("/downloads/{job_id}/{action}", control_download)
+    app.router.add_delete("/downloads/{job_id}", delete_download)
+    app.router.add_get("/files/{job_id}", file_metadata)
+    app.router.add_get("/files/{job_id}/download", file_download)

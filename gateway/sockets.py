@@ -1,0 +1,261 @@
+"""The Socket.IO namespaces: `/worker` for workers, `/jobs` for browsers.
+
+Every inbound payload is validated against the shared contract; a bad one is dropped and
+counted, and the handler carries on. Nothing here can raise into python-socketio.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import socketio
+import structlog
+from haul.contract.events import (
+    BROWSER_NAMESPACE,
+    WORKER_NAMESPACE,
+    ClaimReply,
+    ClaimRequest,
+    CompletedEvent,
+    ControlMessage,
+    FailedEvent,
+    JobId,
+    ProgressEvent,
+    TerminalReply,
+    WorkerHello,
+)
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gateway import views
+from gateway.jobstore_client import JobstoreClient
+from gateway.metrics import GatewayMetrics
+from gateway.progress import ProgressBuffer, ProgressFlusher
+
+log = structlog.get_logger(__name__)
+
+ALL_JOBS_ROOM = "jobs:all"
+SNAPSHOT_PAGE = 100
+
+
+def job_room(job_id: str) -> str:
+    return f"job:{job_id}"
+
+
+@dataclass
+class WorkerRegistry:
+    """Which local worker connection holds which job, and what each worker said about itself."""
+
+    holder: dict[str, tuple[str, int]] = field(default_factory=dict)  # job id -> (sid, attempt)
+    jobs_of: dict[str, set[str]] = field(default_factory=dict)  # sid -> job ids
+    hello: dict[str, WorkerHello] = field(default_factory=dict)  # sid -> hello
+
+    def hold(self, job_id: str, sid: str, attempt: int) -> None:
+        previous = self.holder.get(job_id)
+        if previous is not None and previous[0] != sid:
+            self.jobs_of.get(previous[0], set()).discard(job_id)
+        self.holder[job_id] = (sid, attempt)
+        self.jobs_of.setdefault(sid, set()).add(job_id)
+
+    def release(self, job_id: str) -> None:
+        held = self.holder.pop(job_id, None)
+        if held is not None:
+            self.jobs_of.get(held[0], set()).discard(job_id)
+
+    def drop(self, sid: str) -> None:
+        for job_id in self.jobs_of.pop(sid, set()):
+            if self.holder.get(job_id, ("", 0))[0] == sid:
+                del self.holder[job_id]
+        self.hello.pop(sid, None)
+
+
+def _token_matches(auth: Any, expected: str) -> bool:
+    token = auth.get("token") if isinstance(auth, dict) else None
+    return isinstance(token, str) and hmac.compare_digest(token.encode(), expected.encode())
+
+
+class WorkerNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(
+        self,
+        token: str,
+        jobstore: JobstoreClient,
+        flusher: ProgressFlusher,
+        registry: WorkerRegistry,
+        metrics: GatewayMetrics,
+    ) -> None:
+        super().__init__(WORKER_NAMESPACE)
+        self._token = token
+        self._jobstore = jobstore
+        self._flusher = flusher
+        self._buffer: ProgressBuffer = flusher.buffer
+        self._registry = registry
+        self._metrics = metrics
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if not _token_matches(auth, self._token):
+            self._metrics.socket_events.labels(WORKER_NAMESPACE, "connect", "refused").inc()
+            raise socketio.exceptions.ConnectionRefusedError("a valid worker token is required")
+        self._metrics.connected_workers.inc()
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._registry.drop(sid)
+        self._metrics.connected_workers.dec()
+
+    def _parse(self, model: type[Any], event: str, data: Any) -> Any:
+        try:
+            parsed = model.model_validate(data)
+        except (ValidationError, TypeError, ValueError):
+            self._metrics.socket_events.labels(WORKER_NAMESPACE, event, "dropped").inc()
+            return None
+        self._metrics.socket_events.labels(WORKER_NAMESPACE, event, "accepted").inc()
+        return parsed
+
+    async def on_hello(self, sid: str, data: Any = None) -> None:
+        hello = self._parse(WorkerHello, "hello", data)
+        if hello is not None:
+            self._registry.hello[sid] = hello
+
+    async def on_claim(self, sid: str, data: Any = None) -> dict[str, Any]:
+        request = self._parse(ClaimRequest, "claim", data)
+        if request is None:
+            return ClaimReply(ok=False, refusal="invalid").wire()
+        hello = self._registry.hello.get(sid)
+        try:
+            reply = await self._jobstore.claim(request.job_id, hello.worker_id if hello else sid)
+        except grpc.aio.AioRpcError as exc:
+            self._metrics.jobstore_errors.labels(exc.code().name).inc()
+            return ClaimReply(ok=False, refusal="unavailable").wire()
+        if not reply.accepted:
+            return ClaimReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
+        self._registry.hold(request.job_id, sid, reply.attempt)
+        return ClaimReply(ok=True, attempt=reply.attempt).wire()
+
+    async def on_progress(self, sid: str, data: Any = None) -> None:
+        event = self._parse(ProgressEvent, "progress", data)
+        if event is None:
+            return
+        if not self._buffer.offer(event):
+            self._metrics.socket_events.labels(WORKER_NAMESPACE, "progress", "stale").inc()
+            return
+        self._registry.hold(event.job_id, sid, event.attempt)
+
+    async def on_completed(self, sid: str, data: Any = None) -> dict[str, Any]:
+        event: CompletedEvent | None = self._parse(CompletedEvent, "completed", data)
+        if event is None:
+            return TerminalReply(ok=False, refusal="invalid").wire()
+        request = pb.CompleteJobRequest(
+            job_id=event.job_id,
+            attempt=event.attempt,
+            filename=event.filename,
+            output_path=event.output_path,
+            size=event.size,
+            sha256=event.sha256,
+        )
+        if event.meta is not None:
+            request.meta.CopyFrom(pb.JobMeta(**event.meta.model_dump()))
+        return await self._finish(event.job_id, lambda: self._jobstore.complete(request))
+
+    async def on_failed(self, sid: str, data: Any = None) -> dict[str, Any]:
+        event: FailedEvent | None = self._parse(FailedEvent, "failed", data)
+        if event is None:
+            return TerminalReply(ok=False, refusal="invalid").wire()
+        request = pb.FailJobRequest(
+            job_id=event.job_id,
+            attempt=event.attempt,
+            error_code=event.error_code,
+            error_message=event.message,
+            retryable=event.retryable,
+        )
+        return await self._finish(event.job_id, lambda: self._jobstore.fail(request))
+
+    async def _finish(self, job_id: str, call: Any) -> dict[str, Any]:
+        """Terminal events: flush the job's pending progress first, ack only after the commit.
+
+        The job leaves the registry first: the change feed may announce the outcome before the
+        reply arrives, and the worker reporting it must not be told to abort its own job.
+        """
+        self._registry.release(job_id)
+        try:
+            await self._flusher.flush_job(job_id)
+            reply: pb.FinishJobResponse = await call()
+        except grpc.aio.AioRpcError as exc:
+            self._metrics.jobstore_errors.labels(exc.code().name).inc()
+            return TerminalReply(ok=False, refusal="unavailable").wire()
+        self._buffer.forget(job_id)
+        if not reply.accepted:
+            return TerminalReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
+        return TerminalReply(ok=True).wire()
+
+    async def send_control(self, job_id: str, action: str, reason: str) -> bool:
+        """Tell the local worker holding `job_id` to stop; False when no local worker holds it."""
+        held = self._registry.holder.get(job_id)
+        if held is None:
+            return False
+        message = ControlMessage(job_id=job_id, action=action, reason=reason)  # type: ignore[arg-type]
+        await self.emit("control", message.wire(), to=held[0], ignore_queue=True)
+        if action != "pause":
+            self._buffer.forget(job_id)
+        self._registry.release(job_id)
+        return True
+
+
+class SubscribeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    jobId: JobId | None = None
+    all: bool = False
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+class BrowserNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(self, api_token: str | None, jobstore: JobstoreClient, metrics: GatewayMetrics) -> None:
+        super().__init__(BROWSER_NAMESPACE)
+        self._token = api_token
+        self._jobstore = jobstore
+        self._metrics = metrics
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if self._token is not None and not _token_matches(auth, self._token):
+            self._metrics.socket_events.labels(BROWSER_NAMESPACE, "connect", "refused").inc()
+            raise socketio.exceptions.ConnectionRefusedError("a valid API token is required")
+
+    async def on_subscribe(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Join a job's room (answer: its snapshot) or the list feed (answer: the newest jobs)."""
+        try:
+            request = SubscribeRequest.model_validate(data)
+        except (ValidationError, TypeError, ValueError):
+            self._metrics.socket_events.labels(BROWSER_NAMESPACE, "subscribe", "dropped").inc()
+            return _error("invalid_request", "send {jobId} or {all: true}")
+        self._metrics.socket_events.labels(BROWSER_NAMESPACE, "subscribe", "accepted").inc()
+        try:
+            if request.jobId is not None:
+                reply = await self._jobstore.get(request.jobId)
+                await self.enter_room(sid, job_room(request.jobId))
+                return {"job": views.job_json(reply.job)}
+            if request.all:
+                await self.enter_room(sid, ALL_JOBS_ROOM)
+                page = await self._jobstore.list_jobs(pb.ListJobsRequest(page_size=SNAPSHOT_PAGE))
+                return {
+                    "jobs": [views.job_json(j) for j in page.jobs],
+                    "nextCursor": page.next_page_token or None,
+                }
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() is grpc.StatusCode.NOT_FOUND:
+                return _error("not_found", "no such job")
+            return _error("jobstore_unavailable", "the job store is not reachable right now")
+        return _error("invalid_request", "send {jobId} or {all: true}")
+
+    async def on_unsubscribe(self, sid: str, data: Any = None) -> None:
+        try:
+            request = SubscribeRequest.model_validate(data)
+        except (ValidationError, TypeError, ValueError):
+            return
+        if request.jobId is not None:
+            await self.leave_room(sid, job_room(request.jobId))
+        if request.all:
+            await self.leave_room(sid, ALL_JOBS_ROOM)

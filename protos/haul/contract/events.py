@@ -1,0 +1,136 @@
+"""The `/worker` Socket.IO contract: what workers send and what the gateway sends back.
+
+Both sides import these models; neither imports the other. Payloads are JSON objects with
+camelCase keys. Every model refuses unknown fields, wrong types (strict mode: no "5" for 5,
+no true for 1), NaN and infinities, and values outside the shared limits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from haul.contract import limits
+
+WORKER_NAMESPACE = "/worker"
+BROWSER_NAMESPACE = "/jobs"
+
+Stage = Literal["resolving", "downloading", "merging", "postprocessing", "finalizing"]
+ControlAction = Literal["cancel", "pause", "abort"]
+
+
+def _canonical_uuid(value: str) -> str:
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        raise ValueError("not a UUID") from None
+    if str(parsed) != value.lower():
+        raise ValueError("not a canonical UUID")
+    return str(parsed)
+
+
+JobId = Annotated[str, Field(max_length=36), AfterValidator(_canonical_uuid)]
+Attempt = Annotated[int, Field(ge=1, le=limits.MAX_ATTEMPT)]
+Seq = Annotated[int, Field(ge=0, le=limits.MAX_SEQ)]
+Bytes = Annotated[int, Field(ge=0, le=limits.MAX_BYTES)]
+
+
+def _finite(maximum: float) -> Any:
+    return Field(ge=0, le=maximum, allow_inf_nan=False)
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON object to emit: camelCase keys, unset optional fields left out."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class MediaMeta(WireModel):
+    title: Annotated[str, Field(max_length=limits.MAX_TITLE)] = ""
+    duration: Annotated[float, _finite(limits.MAX_DURATION)] = 0.0
+    extractor: Annotated[str, Field(max_length=limits.MAX_SHORT_TEXT)] = ""
+    thumbnail: Annotated[str, Field(max_length=limits.MAX_PATH)] = ""
+
+
+class WorkerHello(WireModel):
+    """Sent once after connecting: who the worker is and which tools it runs."""
+
+    worker_id: Annotated[str, Field(min_length=1, max_length=limits.MAX_SHORT_TEXT)]
+    tools: Annotated[
+        dict[str, Annotated[str, Field(max_length=limits.MAX_REASON)]], Field(max_length=16)
+    ] = {}
+
+
+class ClaimRequest(WireModel):
+    """`claim`: the worker asks to start a job it dequeued. Acked with a `ClaimReply`."""
+
+    job_id: JobId
+
+
+class ClaimReply(WireModel):
+    ok: bool
+    attempt: int = 0
+    # A jobstore refusal name (e.g. "job_finished"), or "unavailable" when the claim should be retried.
+    refusal: str | None = None
+
+
+class ProgressEvent(WireModel):
+    """`progress`: the latest state of one attempt. The gateway keeps only the newest per job."""
+
+    job_id: JobId
+    attempt: Attempt
+    seq: Seq
+    stage: Stage
+    progress: Annotated[float, _finite(100.0)]
+    downloaded_bytes: Bytes = 0
+    total_bytes: Bytes | None = None
+    speed: Annotated[float, _finite(limits.MAX_SPEED)] | None = None
+    eta: Annotated[float, _finite(limits.MAX_ETA)] | None = None
+    meta: MediaMeta | None = None
+
+
+class CompletedEvent(WireModel):
+    """`completed`: the file is in place. Acked with a `TerminalReply` once jobstore committed it."""
+
+    job_id: JobId
+    attempt: Attempt
+    seq: Seq
+    filename: Annotated[str, Field(min_length=1, max_length=limits.MAX_PATH)]
+    output_path: Annotated[str, Field(max_length=limits.MAX_PATH)]
+    size: Bytes
+    sha256: Annotated[str, Field(pattern=f"^{limits.SHA256_PATTERN}$")]
+    meta: MediaMeta | None = None
+
+
+class FailedEvent(WireModel):
+    """`failed`: this attempt gave up. Acked with a `TerminalReply` once jobstore committed it."""
+
+    job_id: JobId
+    attempt: Attempt
+    seq: Seq
+    error_code: Annotated[str, Field(pattern=f"^{limits.ERROR_CODE_PATTERN}$")]
+    message: Annotated[str, Field(max_length=limits.MAX_MESSAGE)] = ""
+    retryable: bool = False
+
+
+class TerminalReply(WireModel):
+    """The ack of `completed` and `failed`. `ok` false with refusal "unavailable" means: resend."""
+
+    ok: bool
+    refusal: str | None = None
+
+
+class ControlMessage(WireModel):
+    """`control`, gateway → worker: stop this job. `cancel` also removes partial files; `pause`
+    keeps them; `abort` means this attempt no longer owns the job (keep files, report nothing)."""
+
+    job_id: JobId
+    action: ControlAction
+    reason: str = ""
