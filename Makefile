@@ -8,7 +8,7 @@ APT_PACKAGES := postgresql redis-server
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
-.PHONY: setup system-deps test lint protos migrate run clean
+.PHONY: setup system-deps test lint protos migrate run bench-progress clean
 
 ## setup: create .venv and install haul with its dev tools (idempotent; reruns when pyproject.toml changes)
 setup: $(STAMP)
@@ -57,6 +57,10 @@ migrate: setup
 run: migrate
 	@echo "jobstore: grpc://127.0.0.1:50051 (database: $$HAUL_DATABASE_URL); Ctrl-C stops it"
 	$(BIN)/python -m jobstore
+
+## bench-progress: drive the progress path with simulated workers and print throughput and latency figures
+bench-progress: setup
+	$(BIN)/python -m tests.bench.bench_progress
 
 ## clean: remove the virtualenv and local runtime data
 clean:

@@ -11,18 +11,22 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import grpc
 import pytest
+from aiohttp import web
 from alembic import command
 from alembic.config import Config
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 
+from gateway.app import GATEWAY, Gateway, create_app
+from gateway.settings import GatewaySettings
 from jobstore.server import Jobstore, build
 from jobstore.settings import JobstoreSettings
-from tests.support.servers import PostgresServer, RedisServer
+from tests.support.servers import PostgresServer, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DB = "haul_template"
@@ -134,3 +138,53 @@ async def jobstore(database_url: str) -> AsyncIterator[Jobstore]:
 async def stub(jobstore: Jobstore) -> AsyncIterator[pb_grpc.JobStoreServiceStub]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{jobstore.port}") as channel:
         yield pb_grpc.JobStoreServiceStub(channel)
+
+
+@dataclass
+class Stack:
+    """An in-process jobstore (on a private PostgreSQL) and gateway, on real ports."""
+
+    jobstore: Jobstore
+    gateway: Gateway
+    app: web.Application
+    base_url: str
+    settings: GatewaySettings
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+
+async def start_gateway(settings: GatewaySettings) -> tuple[web.AppRunner, web.Application]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, shutdown_timeout=2)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    gateway = app[GATEWAY]
+    await asyncio.wait_for(gateway.fanout.connected.wait(), timeout=10)
+    return runner, app
+
+
+def gateway_settings(jobstore_port: int, data_dir: Path, **overrides: object) -> GatewaySettings:
+    values: dict[str, object] = {
+        "jobstore_address": f"127.0.0.1:{jobstore_port}",
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "data_dir": data_dir,
+        "flush_interval": 0.25,
+        "redis_url": None,
+        "api_token": None,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def stack(pg_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    jobstore = await start_jobstore(jobstore_settings(pg_url))
+    settings = gateway_settings(jobstore.port, tmp_path / "data")
+    runner, app = await start_gateway(settings)
+    yield Stack(jobstore, app[GATEWAY], app, f"http://127.0.0.1:{settings.port}", settings)
+    await runner.cleanup()
+    await jobstore.stop()

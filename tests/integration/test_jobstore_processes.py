@@ -14,7 +14,7 @@ from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 
 from tests.conftest import TEMPLATE_DB, clone_pg_database, jobstore_settings, migrate, start_jobstore
-from tests.integration.jobstore_process import JobstoreProcess
+from tests.integration.processes import JobstoreProcess
 from tests.support.servers import PostgresServer
 
 URL = "https://media.example/a.mp4"
