@@ -76,7 +76,8 @@ class ClaimRequest(WireModel):
 
 class ClaimReply(WireModel):
     ok: bool
-    attempt: int = 0
+    # The fencing token to put on every event of this attempt; only when ok.
+    attempt: int | None = None
     # A jobstore refusal name (e.g. "job_finished"), or "unavailable" when the claim should be retried.
     refusal: str | None = None
 
