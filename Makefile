@@ -53,10 +53,9 @@ protos: setup
 migrate: setup
 	$(BIN)/alembic upgrade head
 
-## run: migrate, then start jobstore on 127.0.0.1:50051 (the gateway and workers join in later issues)
-run: migrate
-	@echo "jobstore: grpc://127.0.0.1:50051 (database: $$HAUL_DATABASE_URL); Ctrl-C stops it"
-	$(BIN)/python -m jobstore
+## run: start haul on this machine (migrations, jobstore, gateway) and print the URL; Ctrl-C stops it all
+run: setup
+	@$(BIN)/python deploy/run_local.py
 
 ## bench-progress: drive the progress path with simulated workers and print throughput and latency figures
 bench-progress: setup
