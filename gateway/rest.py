@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import grpc
 from aiohttp import web
 from haul.contract import limits
 from haul.contract.urls import UrlRefused, check_url
@@ -66,7 +66,9 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     try:
         return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError, LookupError):
+        # ValueError covers bad JSON, bad UTF-8 and over-long integers; RecursionError, absurd
+        # nesting; LookupError, an unknown charset in Content-Type.
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
 
 
@@ -130,9 +132,15 @@ async def list_downloads(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor", "")
     if len(cursor) > limits.MAX_SHORT_TEXT:
         raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued")
-    page = await request.app[JOBSTORE].list_jobs(
-        pb.ListJobsRequest(page_size=limit, page_token=cursor, statuses=statuses)
-    )
+    try:
+        page = await request.app[JOBSTORE].list_jobs(
+            pb.ListJobsRequest(page_size=limit, page_token=cursor, statuses=statuses)
+        )
+    except grpc.aio.AioRpcError as exc:
+        # Status and limit are checked above, so the cursor is the only thing jobstore can refuse.
+        if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
+            raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued") from None
+        raise
     return web.json_response(
         {"items": [views.job_json(j) for j in page.jobs], "nextCursor": page.next_page_token or None}
     )

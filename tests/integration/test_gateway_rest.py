@@ -142,7 +142,7 @@ async def test_listing_pages_and_filters(http: aiohttp.ClientSession, stack: Sta
         ({"status": "sleeping"}, (400, "invalid_status")),
         ({"limit": "0"}, (400, "invalid_limit")),
         ({"limit": "many"}, (400, "invalid_limit")),
-        ({"cursor": "forged"}, (422, "invalid_request")),
+        ({"cursor": "forged"}, (400, "invalid_cursor")),
     ):
         assert await error_of(await http.get(f"{stack.base_url}/downloads", params=params)) == expected
 
