@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the test suite and `make run` need: private PostgreSQL and Redis servers.
-APT_PACKAGES := postgresql redis-server
+# Debian packages the test suite and `make run` need: private PostgreSQL and Redis servers,
+# and the download tools (ffmpeg with ffprobe, aria2).
+APT_PACKAGES := postgresql redis-server ffmpeg aria2
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
@@ -25,6 +26,8 @@ system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	command -v aria2c >/dev/null || missing="$$missing aria2"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \

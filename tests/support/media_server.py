@@ -1,0 +1,207 @@
+"""A local media origin for the worker tests: real media made by ffmpeg, served by aiohttp.
+
+It runs its own event loop in a thread, so tests can block (on a child process, say) while it
+serves. Every request is logged with its Range header, so a test can prove a resume asked for
+the bytes after the ones already saved.
+
+Routes:
+- `/video.mp4`: a few seconds of H.264 + AAC; `/hls/index.m3u8`: the same as HLS segments;
+- `/large.bin`: LARGE_SIZE bytes with Range support (aiohttp's static handler answers 206);
+- `/slow/{name}`: a static file throttled to `?rate=` bytes/s, honouring Range;
+- `/redirect/{n}`: n redirects, then `/video.mp4`; `/redirect-to?url=`: one redirect anywhere;
+- `/hostile-name`: a body with a Content-Disposition full of path tricks;
+- `/status/{code}`: an empty answer with that status; `/endless`: a chunked body that never ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from tests.support.process import free_port
+
+LARGE_SIZE = 200 * 1024 * 1024
+MEDIA_SECONDS = 4
+CHUNK = 64 * 1024
+HOSTILE_DISPOSITION = (
+    "attachment; filename=\"../../etc/evil.mp4\"; filename*=UTF-8''..%2F..%2F%E2%80%AEevil%00.mp4"
+)
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    path: str
+    range: str | None
+
+
+@dataclass
+class MediaFiles:
+    folder: Path
+    sha256: dict[str, str] = field(default_factory=dict)
+
+
+def make_media(folder: Path) -> MediaFiles:
+    """Make the test media once: an mp4, its HLS version, and a large deterministic file."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise RuntimeError("ffmpeg is missing: run `make setup` as root (it installs the Debian package)")
+    folder.mkdir(parents=True, exist_ok=True)
+    video = folder / "video.mp4"
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=25:duration={MEDIA_SECONDS}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:duration={MEDIA_SECONDS}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25",
+         "-c:a", "aac", "-b:a", "64k", "-shortest", "-movflags", "+faststart", str(video)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    hls = folder / "hls"
+    hls.mkdir(exist_ok=True)
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-c", "copy",
+         "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod",
+         "-hls_segment_filename", str(hls / "segment%03d.ts"), str(hls / "index.m3u8")],
+        check=True, timeout=120,
+    )  # fmt: skip
+    block = hashlib.sha512(b"haul").digest() * (1024 * 1024 // 64)  # 1 MiB, deterministic
+    with open(folder / "large.bin", "wb") as out:
+        for index in range(LARGE_SIZE // len(block)):
+            out.write(index.to_bytes(8, "big") + block[8:])
+    files = MediaFiles(folder)
+    for name in ("video.mp4", "large.bin"):
+        files.sha256[name] = sha256_of(folder / name)
+    return files
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        for chunk in iter(lambda: source.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    if not header or not header.startswith("bytes="):
+        return None
+    start_text, _, end_text = header[6:].split(",")[0].partition("-")
+    if not start_text:
+        return None
+    start = int(start_text)
+    end = int(end_text) if end_text else size - 1
+    return (start, min(end, size - 1)) if start < size else None
+
+
+class MediaServer:
+    def __init__(self, media: MediaFiles) -> None:
+        self.media = media
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[LoggedRequest] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="media-server", daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def requests_for(self, path: str) -> list[LoggedRequest]:
+        return [r for r in self.requests if r.path == path]
+
+    def start(self) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    async def _start(self) -> None:
+        app = web.Application(middlewares=[self._log])
+        folder = self.media.folder
+        app.router.add_get("/redirect/{n}", self._redirect)
+        app.router.add_get("/redirect-to", self._redirect_to)
+        app.router.add_get("/hostile-name", self._hostile_name)
+        app.router.add_get("/status/{code}", self._status)
+        app.router.add_get("/endless", self._endless)
+        app.router.add_get("/slow/{name}", self._slow)
+        app.router.add_static("/hls", folder / "hls")
+        app.router.add_get("/video.mp4", lambda _r: web.FileResponse(folder / "video.mp4"))
+        app.router.add_get("/large.bin", lambda _r: web.FileResponse(folder / "large.bin"))
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    @web.middleware
+    async def _log(self, request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+        self.requests.append(LoggedRequest(request.path, request.headers.get("Range")))
+        return await handler(request)
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        remaining = int(request.match_info["n"])
+        raise web.HTTPFound("/video.mp4" if remaining <= 0 else f"/redirect/{remaining - 1}")
+
+    async def _redirect_to(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["url"])
+
+    async def _hostile_name(self, _request: web.Request) -> web.Response:
+        return web.Response(body=b"hostile", headers={"Content-Disposition": HOSTILE_DISPOSITION})
+
+    async def _status(self, request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["code"]))
+
+    async def _endless(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        chunk = b"\0" * CHUNK
+        while True:  # ends when the client goes away (the write raises)
+            await response.write(chunk)
+
+    async def _slow(self, request: web.Request) -> web.StreamResponse:
+        path = self.media.folder / request.match_info["name"]
+        if not path.is_file() or path.parent != self.media.folder:
+            raise web.HTTPNotFound()
+        rate = max(1024, int(request.query.get("rate", "1048576")))
+        size = path.stat().st_size
+        span = _byte_range(request.headers.get("Range"), size)
+        start, end = span if span else (0, size - 1)
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Length": str(end - start + 1),
+            "Content-Type": "video/mp4",
+        }
+        if span:
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response = web.StreamResponse(status=206 if span else 200, headers=headers)
+        await response.prepare(request)
+        tick = 0.05
+        with open(path, "rb") as source:  # noqa: ASYNC230 - a test origin reading a few KB per tick
+            source.seek(start)
+            remaining = end - start + 1
+            while remaining > 0:
+                piece = source.read(min(remaining, max(1, int(rate * tick))))
+                await response.write(piece)
+                remaining -= len(piece)
+                await asyncio.sleep(tick)
+        await response.write_eof()
+        return response
+
+
+def serve(folder: Path) -> Iterator[MediaServer]:
+    """Make the media in `folder` and serve it until the generator is closed."""
+    server = MediaServer(make_media(folder))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
