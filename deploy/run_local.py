@@ -79,7 +79,10 @@ def main() -> int:
     try:
         shown = "localhost" if host in ("127.0.0.1", "::1") else host
         if wait_ready(f"http://127.0.0.1:{port}/health/live", children):
-            print(f"\n  haul is running: http://{shown}:{port}   (API docs: /docs; Ctrl-C stops everything)\n", flush=True)
+            print(
+                f"\n  haul is running: http://{shown}:{port}   (API docs: /docs; Ctrl-C stops everything)\n",
+                flush=True,
+            )
         while not stopping:
             if any(child.poll() is not None for child in children):
                 print("a haul process exited; stopping the others", file=sys.stderr)

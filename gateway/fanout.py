@@ -120,7 +120,10 @@ class Fanout:
         elif job.status == pb.JOB_STATUS_FAILED:
             await self._emit("failed", views.failed_event(job), job.id)
         action = CONTROL_FOR_STATUS.get(job.status)
-        if action is not None:
+        held = self._holder_attempt(job.id)
+        # The feed can lag behind a claim: a change from before the holder's attempt (the job's
+        # creation, say, delivered after the claim) says nothing about that attempt.
+        if action is not None and held is not None and job.attempt >= held:
             reason = f"the job is now {views.STATUS_NAMES.get(job.status)}"
             await self._send_control(job.id, action, reason)
 

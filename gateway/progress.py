@@ -116,8 +116,12 @@ class ProgressFlusher:
         self._lock = asyncio.Lock()
 
     async def run(self) -> None:
+        """Flush on a fixed cadence: a slow flush delays the next one, but never shifts the clock."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + self._interval
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at + self._interval, loop.time())
             with contextlib.suppress(Exception):
                 await self.flush(self.buffer.take_all())
 
@@ -136,6 +140,11 @@ class ProgressFlusher:
                 try:
                     reply = await self._report([to_update(e) for e in chunk])
                 except grpc.aio.AioRpcError as exc:
+                    if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
+                        # Retrying cannot help, and keeping it would block every job behind it.
+                        log.error("jobstore refused a progress batch as malformed; dropped it",
+                                  details=exc.details(), jobs=len(chunk))  # fmt: skip
+                        continue
                     self.buffer.put_back(chunk)
                     log.warning(
                         "progress flush failed; kept for the next one", code=exc.code().name, jobs=len(chunk)

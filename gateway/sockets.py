@@ -71,12 +71,32 @@ class WorkerRegistry:
         self.hello.pop(sid, None)
 
 
+def _refusal_for(exc: grpc.aio.AioRpcError) -> str:
+    """What a worker is told when jobstore did not answer a claim or an outcome: resend, or not."""
+    if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
+        return "invalid"  # final: the same payload would be refused again
+    return "unavailable"
+
+
+class CheckedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Every event handler takes (sid, data). Anything sent with more arguments is dropped
+    and counted here, instead of raising TypeError inside python-socketio."""
+
+    metrics: GatewayMetrics
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event not in ("connect", "disconnect") and len(args) > 2:
+            self.metrics.socket_events.labels(self.namespace, event, "dropped").inc()
+            return {"ok": False, "refusal": "invalid"}
+        return await super().trigger_event(event, *args)
+
+
 def _token_matches(auth: Any, expected: str) -> bool:
     token = auth.get("token") if isinstance(auth, dict) else None
     return isinstance(token, str) and hmac.compare_digest(token.encode(), expected.encode())
 
 
-class WorkerNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class WorkerNamespace(CheckedNamespace):
     def __init__(
         self,
         token: str,
@@ -91,7 +111,7 @@ class WorkerNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._flusher = flusher
         self._buffer: ProgressBuffer = flusher.buffer
         self._registry = registry
-        self._metrics = metrics
+        self._metrics = self.metrics = metrics
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not _token_matches(auth, self._token):
@@ -126,7 +146,7 @@ class WorkerNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             reply = await self._jobstore.claim(request.job_id, hello.worker_id if hello else sid)
         except grpc.aio.AioRpcError as exc:
             self._metrics.jobstore_errors.labels(exc.code().name).inc()
-            return ClaimReply(ok=False, refusal="unavailable").wire()
+            return ClaimReply(ok=False, refusal=_refusal_for(exc)).wire()
         if not reply.accepted:
             return ClaimReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
         self._registry.hold(request.job_id, sid, reply.attempt)
@@ -182,7 +202,7 @@ class WorkerNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             reply: pb.FinishJobResponse = await call()
         except grpc.aio.AioRpcError as exc:
             self._metrics.jobstore_errors.labels(exc.code().name).inc()
-            return TerminalReply(ok=False, refusal="unavailable").wire()
+            return TerminalReply(ok=False, refusal=_refusal_for(exc)).wire()
         self._buffer.forget(job_id)
         if not reply.accepted:
             return TerminalReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
@@ -212,12 +232,12 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-class BrowserNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class BrowserNamespace(CheckedNamespace):
     def __init__(self, api_token: str | None, jobstore: JobstoreClient, metrics: GatewayMetrics) -> None:
         super().__init__(BROWSER_NAMESPACE)
         self._token = api_token
         self._jobstore = jobstore
-        self._metrics = metrics
+        self._metrics = self.metrics = metrics
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if self._token is not None and not _token_matches(auth, self._token):

@@ -32,6 +32,25 @@ def _canonical_uuid(value: str) -> str:
     return str(parsed)
 
 
+def _no_nul(value: str) -> str:
+    # jobstore refuses NUL in every text field; refusing it here keeps a bad field from
+    # reaching jobstore at all, where it would fail a whole batch.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Title = Annotated[str, Field(max_length=limits.MAX_TITLE), NoNul]
+ShortText = Annotated[str, Field(max_length=limits.MAX_SHORT_TEXT), NoNul]
+Identifier = Annotated[str, Field(min_length=1, max_length=limits.MAX_SHORT_TEXT), NoNul]
+ToolName = Annotated[str, Field(max_length=64), NoNul]
+ToolState = Annotated[str, Field(max_length=limits.MAX_REASON), NoNul]
+PathText = Annotated[str, Field(max_length=limits.MAX_PATH), NoNul]
+FileName = Annotated[str, Field(min_length=1, max_length=limits.MAX_PATH), NoNul]
+Message = Annotated[str, Field(max_length=limits.MAX_MESSAGE), NoNul]
+
+
 JobId = Annotated[str, Field(max_length=36), AfterValidator(_canonical_uuid)]
 Attempt = Annotated[int, Field(ge=1, le=limits.MAX_ATTEMPT)]
 Seq = Annotated[int, Field(ge=0, le=limits.MAX_SEQ)]
@@ -53,19 +72,17 @@ class WireModel(BaseModel):
 
 
 class MediaMeta(WireModel):
-    title: Annotated[str, Field(max_length=limits.MAX_TITLE)] = ""
+    title: Title = ""
     duration: Annotated[float, _finite(limits.MAX_DURATION)] = 0.0
-    extractor: Annotated[str, Field(max_length=limits.MAX_SHORT_TEXT)] = ""
-    thumbnail: Annotated[str, Field(max_length=limits.MAX_PATH)] = ""
+    extractor: ShortText = ""
+    thumbnail: PathText = ""
 
 
 class WorkerHello(WireModel):
     """Sent once after connecting: who the worker is and which tools it runs."""
 
-    worker_id: Annotated[str, Field(min_length=1, max_length=limits.MAX_SHORT_TEXT)]
-    tools: Annotated[
-        dict[str, Annotated[str, Field(max_length=limits.MAX_REASON)]], Field(max_length=16)
-    ] = {}
+    worker_id: Identifier
+    tools: Annotated[dict[ToolName, ToolState], Field(max_length=16)] = {}
 
 
 class ClaimRequest(WireModel):
@@ -103,8 +120,8 @@ class CompletedEvent(WireModel):
     job_id: JobId
     attempt: Attempt
     seq: Seq
-    filename: Annotated[str, Field(min_length=1, max_length=limits.MAX_PATH)]
-    output_path: Annotated[str, Field(max_length=limits.MAX_PATH)]
+    filename: FileName
+    output_path: PathText
     size: Bytes
     sha256: Annotated[str, Field(pattern=f"^{limits.SHA256_PATTERN}$")]
     meta: MediaMeta | None = None
@@ -117,7 +134,7 @@ class FailedEvent(WireModel):
     attempt: Attempt
     seq: Seq
     error_code: Annotated[str, Field(pattern=f"^{limits.ERROR_CODE_PATTERN}$")]
-    message: Annotated[str, Field(max_length=limits.MAX_MESSAGE)] = ""
+    message: Message = ""
     retryable: bool = False
 
 
@@ -134,4 +151,4 @@ class ControlMessage(WireModel):
 
     job_id: JobId
     action: ControlAction
-    reason: str = ""
+    reason: Message = ""

@@ -1,0 +1,77 @@
+"""How changes from jobstore's stream become browser events and worker control messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haul.jobstore.v1 import jobstore_pb2 as pb
+
+from gateway.fanout import Fanout
+from gateway.metrics import GatewayMetrics
+
+JOB = "8f9a3c52-5b1e-4f7a-9a0e-1c2d3e4f5a6b"
+
+
+class RecordingServer:
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, dict[str, Any]]] = []
+
+    async def emit(self, event: str, data: dict[str, Any], **_kwargs: Any) -> None:
+        self.emitted.append((event, data))
+
+
+class Harness:
+    def __init__(self, held_attempt: int | None) -> None:
+        self.sio = RecordingServer()
+        self.controls: list[tuple[str, str]] = []
+        self.held = held_attempt
+
+        async def send_control(job_id: str, action: str, _reason: str) -> bool:
+            self.controls.append((job_id, action))
+            return True
+
+        self.fanout = Fanout(self.sio, None, send_control, lambda _id: self.held, GatewayMetrics())  # type: ignore[arg-type]
+
+    async def apply(self, status: int, attempt: int, seq: int = 0, stage: int = pb.JOB_STAGE_QUEUED) -> None:
+        job = pb.Job(id=JOB, status=status, attempt=attempt, progress_seq=seq, stage=stage)
+        await self.fanout.apply(pb.JobChange(kind=pb.CHANGE_KIND_UPSERTED, job=job))
+
+
+async def test_a_late_creation_event_does_not_stop_the_worker_that_already_claimed() -> None:
+    harness = Harness(held_attempt=1)
+    await harness.apply(pb.JOB_STATUS_QUEUED, attempt=0)
+    assert harness.controls == []
+    assert harness.sio.emitted[0][0] == "job-update"
+
+
+async def test_cancel_pause_and_requeue_of_the_held_attempt_stop_the_worker() -> None:
+    for status, action in (
+        (pb.JOB_STATUS_CANCELLED, "cancel"),
+        (pb.JOB_STATUS_PAUSED, "pause"),
+        (pb.JOB_STATUS_QUEUED, "abort"),
+    ):
+        harness = Harness(held_attempt=1)
+        await harness.apply(status, attempt=1)
+        assert harness.controls == [(JOB, action)]
+
+
+async def test_a_newer_attempt_running_elsewhere_aborts_the_old_holder() -> None:
+    harness = Harness(held_attempt=1)
+    await harness.apply(pb.JOB_STATUS_RUNNING, attempt=2, stage=pb.JOB_STAGE_RESOLVING)
+    assert harness.controls == [(JOB, "abort")]
+
+
+async def test_progress_changes_emit_progress_and_repeats_emit_nothing() -> None:
+    harness = Harness(held_attempt=None)
+    await harness.apply(pb.JOB_STATUS_RUNNING, attempt=1, seq=1, stage=pb.JOB_STAGE_DOWNLOADING)
+    await harness.apply(pb.JOB_STATUS_RUNNING, attempt=1, seq=2, stage=pb.JOB_STAGE_DOWNLOADING)
+    await harness.apply(pb.JOB_STATUS_RUNNING, attempt=1, seq=2, stage=pb.JOB_STAGE_DOWNLOADING)
+    assert [event for event, _ in harness.sio.emitted] == ["job-update", "progress", "progress"]
+
+
+async def test_a_deletion_tells_browsers_and_cancels_the_worker() -> None:
+    harness = Harness(held_attempt=1)
+    job = pb.Job(id=JOB, status=pb.JOB_STATUS_RUNNING)
+    await harness.fanout.apply(pb.JobChange(kind=pb.CHANGE_KIND_DELETED, job=job))
+    assert harness.sio.emitted == [("job-update", {"jobId": JOB, "deleted": True})]
+    assert harness.controls == [(JOB, "cancel")]
