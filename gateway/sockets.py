@@ -150,7 +150,7 @@ class WorkerNamespace(CheckedNamespace):
         if not reply.accepted:
             return ClaimReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
         self._registry.hold(request.job_id, sid, reply.attempt)
-        return ClaimReply(ok=True, attempt=reply.attempt).wire()
+        return ClaimReply(ok=True, attempt=reply.attempt, job=views.job_spec(reply.job)).wire()
 
     async def on_progress(self, sid: str, data: Any = None) -> None:
         event = self._parse(ProgressEvent, "progress", data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from haul.contract.events import JobSpec
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
 
@@ -122,3 +123,14 @@ def completed_event(job: pb.Job) -> dict[str, Any]:
 
 def failed_event(job: pb.Job) -> dict[str, Any]:
     return {"jobId": job.id, "errorCode": job.error_code, "message": job.error_message}
+
+
+def job_spec(job: pb.Job) -> JobSpec:
+    """What a worker needs to run the job, from the claimed job."""
+    return JobSpec(
+        url=job.url,
+        type=TYPE_NAMES.get(job.type, "auto"),  # type: ignore[arg-type]
+        max_height=job.options.max_height or None,
+        audio_format=AUDIO_NAMES.get(job.options.audio_format),  # type: ignore[arg-type]
+        video_container=CONTAINER_NAMES.get(job.options.video_container),  # type: ignore[arg-type]
+    )

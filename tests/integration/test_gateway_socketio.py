@@ -61,7 +61,8 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
     w, b = clients
     job_id = await new_job(stub)
     await b.call("subscribe", {"jobId": job_id})
-    assert await w.call("claim", {"jobId": job_id}) == {"ok": True, "attempt": 1}
+    claim = await w.call("claim", {"jobId": job_id})
+    assert claim == {"ok": True, "attempt": 1, "job": {"url": URL, "type": "auto"}}
     assert await w.call("claim", {"jobId": job_id}) == {"ok": False, "refusal": "already_claimed"}
     for seq in range(1, 6):
         await w.emit("progress", progress(job_id, 1, seq, seq * 10.0, totalBytes=1000, speed=2048.0))

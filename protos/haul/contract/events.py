@@ -91,10 +91,22 @@ class ClaimRequest(WireModel):
     job_id: JobId
 
 
+class JobSpec(WireModel):
+    """What to download, as jobstore stored it: handed to the worker with its claim."""
+
+    url: Annotated[str, Field(max_length=8192)]
+    type: Literal["auto", "video", "audio", "file"]
+    max_height: int | None = None
+    audio_format: Literal["mp3", "m4a", "opus"] | None = None
+    video_container: Literal["mp4", "mkv", "webm"] | None = None
+
+
 class ClaimReply(WireModel):
     ok: bool
     # The fencing token to put on every event of this attempt; only when ok.
     attempt: int | None = None
+    # What to download; only when ok.
+    job: JobSpec | None = None
     # A jobstore refusal name (e.g. "job_finished"), or "unavailable" when the claim should be retried.
     refusal: str | None = None
 

@@ -1,0 +1,102 @@
+"""The whole of haul as real processes: jobstore, gateway and a worker pool, for end-to-end tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from redis import Redis
+from rq import Worker
+
+from tests.integration.processes import GatewayProcess, JobstoreProcess, ServiceProcess
+from tests.support.media_server import MediaServer
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+@dataclass
+class Haul:
+    base_url: str
+    data_dir: Path
+    tmp_dir: Path
+    media: MediaServer
+    jobstore: JobstoreProcess
+    gateway: GatewayProcess
+    worker: ServiceProcess
+    http: requests.Session
+
+    def submit(self, url: str, type: str = "auto", **options: Any) -> str:
+        response = self.http.post(
+            f"{self.base_url}/downloads", json={"url": url, "type": type, "options": options}
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["jobId"])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.base_url}/downloads/{job_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_for(
+        self, job_id: str, statuses: tuple[str, ...] = TERMINAL, within: float = 60.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            job = self.job(job_id)
+            if job["status"] in statuses or time.monotonic() > deadline:
+                return job
+            time.sleep(0.1)
+
+    def wait_until(self, job_id: str, check: Any, within: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            job = self.job(job_id)
+            if check(job) or time.monotonic() > deadline:
+                return job
+            time.sleep(0.05)
+
+
+def workers_registered(redis_url: str) -> bool:
+    return len(Worker.all(connection=Redis.from_url(redis_url))) > 0
+
+
+def run_haul(
+    database_url: str, redis_url: str, media: MediaServer, folder: Path, **env: str
+) -> Iterator[Haul]:
+    Redis.from_url(redis_url).flushdb()
+    data_dir, tmp_dir = folder / "data", folder / "tmp"
+    common = {
+        "HAUL_REDIS_URL": redis_url,
+        "HAUL_DATA_DIR": str(data_dir),
+        "HAUL_TMP_DIR": str(tmp_dir),
+        **env,
+    }
+    jobstore = JobstoreProcess(database_url, folder / "jobstore.log", HAUL_DISPATCH_INTERVAL="0.5", **common)
+    gateway = GatewayProcess(jobstore.address, folder / "gateway.log", **common)
+    worker_env = {
+        "HAUL_GATEWAY_URL": gateway.base_url,
+        "HAUL_WORKER_PROCESSES": "2",
+        "HAUL_WORKER_NAME": "test-worker",
+        **common,
+    }
+    worker = ServiceProcess(
+        "worker", worker_env, folder / "worker.log", lambda: workers_registered(redis_url)
+    )
+    started: list[ServiceProcess] = []
+    try:
+        for process in (jobstore, gateway, worker):
+            process.start()
+            started.append(process)
+        with requests.Session() as http:
+            yield Haul(gateway.base_url, data_dir, tmp_dir, media, jobstore, gateway, worker, http)
+    finally:
+        for process in reversed(started):
+            if process.proc is not None and process.proc.poll() is None:
+                try:
+                    process.terminate(timeout=20)
+                except Exception:
+                    process.kill()

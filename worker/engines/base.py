@@ -1,0 +1,38 @@
+"""What every download engine shares: its result, and how it is told to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from haul.contract.events import MediaMeta
+
+from worker.samples import Sample
+
+OnSample = Callable[[Sample], None]
+# Returns the control action ("cancel", "pause", "abort") when the job must stop, else None.
+StopCheck = Callable[[], str | None]
+
+
+class StopRequested(Exception):
+    def __init__(self, action: str) -> None:
+        super().__init__(action)
+        self.action = action
+
+
+class DownloadFailed(Exception):
+    """The download cannot finish. `code` is a stable upper-case reason for the job's error."""
+
+    def __init__(self, code: str, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.code, self.message, self.retryable = code, message, retryable
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    # The name the file should get, before it is made safe; the title, or the server's name.
+    suggested_name: str
+    extension: str
+    meta: MediaMeta = field(default_factory=MediaMeta)

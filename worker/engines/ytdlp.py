@@ -1,0 +1,117 @@
+"""yt-dlp for sites, HLS and DASH, with ffmpeg merging and extracting audio.
+
+The engine writes into the job's own temporary folder under a fixed name, so a later
+attempt finds and resumes the `.part` file; the final, safe name is chosen afterwards.
+Only whitelisted options reach yt-dlp; the URL is passed as data, never as a command line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yt_dlp
+from haul.contract.events import JobSpec, MediaMeta
+from yt_dlp.utils import DownloadError
+
+from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
+from worker.samples import Sample, from_ytdlp
+
+HTTP_STATUS = re.compile(r"HTTP Error (\d{3})")
+
+
+def format_selector(spec: JobSpec) -> str:
+    if spec.type == "audio":
+        return "bestaudio/best"
+    height = f"[height<={spec.max_height}]" if spec.max_height else ""
+    return f"bestvideo{height}+bestaudio/best{height}/best"
+
+
+def postprocessors(spec: JobSpec) -> list[dict[str, Any]]:
+    if spec.type == "audio":
+        return [{"key": "FFmpegExtractAudio", "preferredcodec": spec.audio_format or "m4a"}]
+    return []
+
+
+def classify(error: DownloadError) -> DownloadFailed:
+    """A stable code for the job's error, and whether another attempt could help."""
+    text = str(error)
+    status = HTTP_STATUS.search(text)
+    if status:
+        code = int(status.group(1))
+        return DownloadFailed(f"HTTP_{code}", text, retryable=code >= 500 or code == 429)
+    if "Unsupported URL" in text:
+        return DownloadFailed("UNSUPPORTED_URL", text, retryable=False)
+    return DownloadFailed("DOWNLOAD_ERROR", text, retryable=True)
+
+
+class YtDlpEngine:
+    def __init__(self, ffmpeg_location: str | None, concurrent_fragments: int) -> None:
+        self._ffmpeg = ffmpeg_location
+        self._fragments = concurrent_fragments
+
+    def options(self, spec: JobSpec, work_dir: Path, hooks: dict[str, list[Any]]) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "outtmpl": {"default": "media.%(ext)s"},
+            "paths": {"home": str(work_dir), "temp": str(work_dir)},
+            "format": format_selector(spec),
+            "postprocessors": postprocessors(spec),
+            "merge_output_format": spec.video_container or "mp4",
+            "noplaylist": True,
+            "quiet": True,
+            "no_warnings": True,
+            "noprogress": True,
+            "continuedl": True,
+            "cachedir": False,
+            "concurrent_fragment_downloads": self._fragments,
+            # A refused or missing segment must fail the job, not give a truncated file.
+            "skip_unavailable_fragments": False,
+            "socket_timeout": 30,
+            "retries": 3,
+            "fragment_retries": 3,
+            **hooks,
+        }
+        if self._ffmpeg:
+            options["ffmpeg_location"] = self._ffmpeg
+        return options
+
+    def run(self, spec: JobSpec, work_dir: Path, on_sample: OnSample, should_stop: StopCheck) -> Downloaded:
+        def progress_hook(hook: dict[str, Any]) -> None:
+            action = should_stop()
+            if action is not None:
+                raise StopRequested(action)
+            sample = from_ytdlp(hook)
+            if sample is not None:
+                on_sample(sample)
+
+        def postprocessor_hook(hook: dict[str, Any]) -> None:
+            action = should_stop()
+            if action is not None:
+                raise StopRequested(action)
+            if hook.get("status") == "started":
+                stage = "merging" if hook.get("postprocessor") == "Merger" else "postprocessing"
+                on_sample(Sample(stage, 100.0))
+
+        hooks = {"progress_hooks": [progress_hook], "postprocessor_hooks": [postprocessor_hook]}
+        try:
+            with yt_dlp.YoutubeDL(self.options(spec, work_dir, hooks)) as ydl:
+                info = ydl.extract_info(spec.url, download=True)
+        except DownloadError as exc:
+            cause = exc.exc_info[1] if exc.exc_info else None
+            if isinstance(cause, StopRequested):
+                raise cause from None
+            raise classify(exc) from None
+        if info is None:
+            raise DownloadFailed("NO_MEDIA", "yt-dlp found nothing to download", retryable=False)
+        downloads = info.get("requested_downloads") or [{}]
+        path = Path(downloads[-1].get("filepath") or "")
+        if not path.is_file():
+            raise DownloadFailed("NO_OUTPUT", "yt-dlp reported success but wrote no file", retryable=True)
+        meta = MediaMeta(
+            title=str(info.get("title") or "")[:1024].replace("\x00", ""),
+            duration=float(info.get("duration") or 0.0),
+            extractor=str(info.get("extractor_key") or info.get("extractor") or "")[:256],
+            thumbnail=str(info.get("thumbnail") or "")[:4096],
+        )
+        return Downloaded(path, meta.title or "download", path.suffix.lstrip("."), meta)

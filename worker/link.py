@@ -1,0 +1,150 @@
+"""The worker's side of `/worker`: claim, progress, outcomes, and control from the gateway.
+
+It runs in the RQ work horse with the synchronous python-socketio client, whose own thread
+receives `control` messages while the download runs in the main thread. If the connection
+drops, the download goes on; the client reconnects with backoff and re-sends `hello` and the
+latest progress. Outcomes are re-sent until the gateway acknowledges them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import socketio
+import structlog
+from haul.contract.events import (
+    WORKER_NAMESPACE,
+    ClaimReply,
+    ControlMessage,
+    ProgressEvent,
+    TerminalReply,
+    WorkerHello,
+)
+
+from worker.samples import Sample
+
+log = structlog.get_logger(__name__)
+
+CALL_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 15.0
+CONNECT_WINDOW = 60.0
+
+
+class GatewayLink:
+    def __init__(self, url: str, token: str, worker_id: str, interval: float, tools: dict[str, str]) -> None:
+        self._url = url
+        self._token = token
+        self._hello = WorkerHello(worker_id=worker_id, tools=tools)
+        self._interval = interval
+        self._client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5)
+        self._client.on("connect", self._on_connect, namespace=WORKER_NAMESPACE)
+        self._client.on("control", self._on_control, namespace=WORKER_NAMESPACE)
+        self._lock = threading.Lock()
+        self.job_id: str | None = None
+        self.attempt = 0
+        self._seq = 0
+        self._last_sent = 0.0
+        self._latest: ProgressEvent | None = None
+        self.stop_request: ControlMessage | None = None
+        self.stopped = threading.Event()
+
+    def connect(self, within: float = CONNECT_WINDOW) -> None:
+        """Connect, retrying with backoff for `within` seconds: a gateway restart is not a failure."""
+        deadline = time.monotonic() + within
+        delay = 0.5
+        while True:
+            try:
+                self._client.connect(
+                    self._url,
+                    namespaces=[WORKER_NAMESPACE],
+                    auth={"token": self._token},
+                    transports=["websocket"],
+                    wait_timeout=CONNECT_TIMEOUT,
+                )
+                return
+            except socketio.exceptions.ConnectionError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning(
+                    "gateway not reachable yet; retrying", url=self._url, error=str(exc), retry_in=delay
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def close(self) -> None:
+        self._client.disconnect()
+
+    def _on_connect(self) -> None:
+        self._client.emit("hello", self._hello.wire(), namespace=WORKER_NAMESPACE)
+        with self._lock:
+            latest = self._latest
+        if latest is not None:  # after a reconnect, the gateway gets the latest state at once
+            self._client.emit("progress", latest.wire(), namespace=WORKER_NAMESPACE)
+
+    def _on_control(self, data: Any) -> None:
+        try:
+            message = ControlMessage.model_validate(data)
+        except ValueError:
+            log.warning("ignored a malformed control message")
+            return
+        if message.job_id == self.job_id:
+            log.info("control received", job_id=message.job_id, action=message.action, reason=message.reason)
+            self.stop_request = message
+            self.stopped.set()
+
+    def claim(self, job_id: str) -> ClaimReply:
+        reply = self._client.call(
+            "claim", {"jobId": job_id}, namespace=WORKER_NAMESPACE, timeout=CALL_TIMEOUT
+        )
+        claim = ClaimReply.model_validate(reply)
+        if claim.ok and claim.attempt:
+            self.job_id, self.attempt = job_id, claim.attempt
+        return claim
+
+    def progress(self, sample: Sample, force: bool = False) -> None:
+        """Report a reading; readings closer together than the interval are skipped unless forced."""
+        now = time.monotonic()
+        if self.job_id is None or (not force and now - self._last_sent < self._interval):
+            return
+        with self._lock:
+            self._seq += 1
+            event = ProgressEvent(
+                job_id=self.job_id,
+                attempt=self.attempt,
+                seq=self._seq,
+                stage=sample.stage,  # type: ignore[arg-type]
+                progress=sample.progress,
+                downloaded_bytes=sample.downloaded_bytes,
+                total_bytes=sample.total_bytes,
+                speed=sample.speed,
+                eta=sample.eta,
+            )
+            self._latest = event
+            self._last_sent = now
+        if self._client.connected:
+            self._client.emit("progress", event.wire(), namespace=WORKER_NAMESPACE)
+
+    def next_seq(self) -> int:
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def send_outcome(self, event: str, payload: dict[str, Any], window: float) -> TerminalReply:
+        """Send `completed` or `failed` until the gateway gives a final answer, for at most `window` s."""
+        deadline = time.monotonic() + window
+        delay = 0.5
+        while True:
+            try:
+                reply = TerminalReply.model_validate(
+                    self._client.call(event, payload, namespace=WORKER_NAMESPACE, timeout=CALL_TIMEOUT)
+                )
+                if reply.ok or reply.refusal != "unavailable":
+                    return reply
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError) as exc:
+                log.warning("outcome not acknowledged yet; resending", event=event, error=type(exc).__name__)
+            if time.monotonic() + delay > deadline:
+                return TerminalReply(ok=False, refusal="unacknowledged")
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)

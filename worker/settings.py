@@ -1,0 +1,33 @@
+"""The worker's settings: one typed object, read from HAUL_* environment variables."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAUL_", extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "haul"
+    # How many jobs run at once on this machine: one RQ worker process each.
+    worker_processes: int = Field(3, ge=1, le=64)
+    worker_name: str = socket.gethostname()
+    gateway_url: str = "http://127.0.0.1:8080"
+    worker_token: SecretStr = SecretStr("dev-worker-token")
+    # Finished files, DATA_DIR/{jobId}/{name}; partial files, TMP_DIR/{jobId}/. Same filesystem.
+    data_dir: Path = Path("var/data")
+    tmp_dir: Path = Path("var/tmp")
+    # Progress goes to the gateway at most this often (seconds).
+    progress_interval: float = Field(0.2, ge=0.1, le=0.25)
+    # How long an outcome (completed/failed) is resent while the gateway does not acknowledge it.
+    outcome_resend_window: float = Field(600.0, gt=0)
+    # Parallel HLS/DASH fragment downloads inside yt-dlp.
+    concurrent_fragments: int = Field(4, ge=1, le=16)
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
