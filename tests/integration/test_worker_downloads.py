@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.integration.haul_stack import Haul, run_haul
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MEDIA_SECONDS, MediaServer, serve
 from tests.support.servers import RedisServer
 
 
@@ -55,3 +58,55 @@ def test_cancel_mid_transfer_stops_the_download_and_removes_partial_files(haul: 
         time.sleep(0.05)
     assert not (haul.tmp_dir / job_id).exists(), "partial files are removed after cancel"
     assert haul.job(job_id)["status"] == "cancelled"
+
+
+def ffprobe(path: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        capture_output=True, check=True, timeout=30,
+    )  # fmt: skip
+    return dict(json.loads(result.stdout))
+
+
+def test_hls_becomes_a_valid_mp4_with_both_streams(haul: Haul) -> None:
+    job_id = haul.submit(haul.media.url("/hls/index.m3u8"), "video")
+    job = haul.wait_for(job_id)
+    assert job["status"] == "completed", job
+    probe = ffprobe(haul.data_dir / job_id / job["filename"])
+    assert {s["codec_type"] for s in probe["streams"]} == {"video", "audio"}
+    assert probe["format"]["format_name"].startswith("mov,mp4")
+    assert abs(float(probe["format"]["duration"]) - MEDIA_SECONDS) < 0.5
+
+
+@pytest.mark.parametrize(("audio_format", "codec"), [("mp3", "mp3"), ("m4a", "aac")])
+def test_audio_extraction_gives_the_right_format_and_duration(
+    haul: Haul, audio_format: str, codec: str
+) -> None:
+    job_id = haul.submit(haul.media.url("/video.mp4"), "audio", audioFormat=audio_format)
+    job = haul.wait_for(job_id)
+    assert job["status"] == "completed", job
+    assert job["filename"].endswith(f".{audio_format}")
+    probe = ffprobe(haul.data_dir / job_id / job["filename"])
+    assert [s["codec_name"] for s in probe["streams"]] == [codec]
+    assert abs(float(probe["format"]["duration"]) - MEDIA_SECONDS) < 0.5
+
+
+def test_pause_then_resume_continues_from_the_bytes_on_disk(haul: Haul) -> None:
+    haul.media.slow_rate = 2 * 1024 * 1024
+    job_id = haul.submit(haul.media.url("/slow/medium.bin"), "video")
+    haul.wait_until(job_id, lambda j: j["downloadedBytes"] > 3 * 1024 * 1024, within=30)
+    assert haul.http.post(f"{haul.base_url}/downloads/{job_id}/pause").status_code == 200
+    part = next(iter((haul.tmp_dir / job_id).glob("*.part")), None)
+    time.sleep(2.0)  # the worker stops within 2 s and keeps its partial file
+    assert part is not None and part.exists(), "the partial file is kept while paused"
+    saved = part.stat().st_size
+    time.sleep(1.0)
+    assert part.stat().st_size == saved, "nothing is written while paused"
+    haul.media.slow_rate = 200 * 1024 * 1024
+    assert haul.http.post(f"{haul.base_url}/downloads/{job_id}/resume").status_code == 200
+    job = haul.wait_for(job_id)
+    assert job["status"] == "completed", job
+    ranges = [r.range for r in haul.media.requests_for("/slow/medium.bin")]
+    assert ranges[-1] == f"bytes={saved}-", ranges
+    download = haul.http.get(f"{haul.base_url}/files/{job_id}/download")
+    assert hashlib.sha256(download.content).hexdigest() == haul.media.media.sha256["medium.bin"]

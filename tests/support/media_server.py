@@ -7,7 +7,9 @@ the bytes after the ones already saved.
 Routes:
 - `/video.mp4`: a few seconds of H.264 + AAC; `/hls/index.m3u8`: the same as HLS segments;
 - `/large.bin`: LARGE_SIZE bytes with Range support (aiohttp's static handler answers 206);
-- `/slow/{name}`: a static file throttled to `?rate=` bytes/s, honouring Range;
+- `/medium.bin`: MEDIUM_SIZE bytes, the head of large.bin, with Range support;
+- `/slow/{name}`: a static file throttled to `?rate=` bytes/s (else to `slow_rate`, which a
+  test may change while a download runs), honouring Range;
 - `/redirect/{n}`: n redirects, then `/video.mp4`; `/redirect-to?url=`: one redirect anywhere;
 - `/hostile-name`: a body with a Content-Disposition full of path tricks;
 - `/status/{code}`: an empty answer with that status; `/endless`: a chunked body that never ends.
@@ -29,6 +31,7 @@ from aiohttp import web
 from tests.support.process import free_port
 
 LARGE_SIZE = 200 * 1024 * 1024
+MEDIUM_SIZE = 24 * 1024 * 1024
 MEDIA_SECONDS = 4
 CHUNK = 64 * 1024
 HOSTILE_DISPOSITION = (
@@ -75,8 +78,10 @@ def make_media(folder: Path) -> MediaFiles:
     with open(folder / "large.bin", "wb") as out:
         for index in range(LARGE_SIZE // len(block)):
             out.write(index.to_bytes(8, "big") + block[8:])
+    with open(folder / "large.bin", "rb") as source, open(folder / "medium.bin", "wb") as out:
+        out.write(source.read(MEDIUM_SIZE))
     files = MediaFiles(folder)
-    for name in ("video.mp4", "large.bin"):
+    for name in ("video.mp4", "medium.bin", "large.bin"):
         files.sha256[name] = sha256_of(folder / name)
     return files
 
@@ -106,6 +111,8 @@ class MediaServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.requests: list[LoggedRequest] = []
+        # Bytes per second for /slow/ requests without ?rate=; tests may change it mid-download.
+        self.slow_rate = 1024 * 1024
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="media-server", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -136,8 +143,8 @@ class MediaServer:
         app.router.add_get("/endless", self._endless)
         app.router.add_get("/slow/{name}", self._slow)
         app.router.add_static("/hls", folder / "hls")
-        app.router.add_get("/video.mp4", lambda _r: web.FileResponse(folder / "video.mp4"))
-        app.router.add_get("/large.bin", lambda _r: web.FileResponse(folder / "large.bin"))
+        for name in ("video.mp4", "medium.bin", "large.bin"):
+            app.router.add_get(f"/{name}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -146,6 +153,9 @@ class MediaServer:
     async def _log(self, request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
         self.requests.append(LoggedRequest(request.path, request.headers.get("Range")))
         return await handler(request)
+
+    async def _file(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(self.media.folder / request.path.lstrip("/"))
 
     async def _redirect(self, request: web.Request) -> web.Response:
         remaining = int(request.match_info["n"])
@@ -171,7 +181,7 @@ class MediaServer:
         path = self.media.folder / request.match_info["name"]
         if not path.is_file() or path.parent != self.media.folder:
             raise web.HTTPNotFound()
-        rate = max(1024, int(request.query.get("rate", "1048576")))
+        fixed_rate = request.query.get("rate")
         size = path.stat().st_size
         span = _byte_range(request.headers.get("Range"), size)
         start, end = span if span else (0, size - 1)
@@ -189,6 +199,7 @@ class MediaServer:
             source.seek(start)
             remaining = end - start + 1
             while remaining > 0:
+                rate = max(1024, int(fixed_rate) if fixed_rate else self.slow_rate)
                 piece = source.read(min(remaining, max(1, int(rate * tick))))
                 await response.write(piece)
                 remaining -= len(piece)
