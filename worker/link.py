@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -48,7 +49,8 @@ class GatewayLink:
         self._last_sent = 0.0
         self._latest: ProgressEvent | None = None
         self.stop_request: ControlMessage | None = None
-        self.stopped = threading.Event()
+        # Called (from the Socket.IO thread) with the action when the gateway says stop.
+        self.on_stop: Callable[[str], None] = lambda _action: None
 
     def connect(self, within: float = CONNECT_WINDOW) -> None:
         """Connect, retrying with backoff for `within` seconds: a gateway restart is not a failure."""
@@ -92,7 +94,7 @@ class GatewayLink:
         if message.job_id == self.job_id:
             log.info("control received", job_id=message.job_id, action=message.action, reason=message.reason)
             self.stop_request = message
-            self.stopped.set()
+            self.on_stop(message.action)
 
     def claim(self, job_id: str) -> ClaimReply:
         reply = self._client.call(

@@ -29,5 +29,11 @@ class WorkerSettings(BaseSettings):
     outcome_resend_window: float = Field(600.0, gt=0)
     # Parallel HLS/DASH fragment downloads inside yt-dlp.
     concurrent_fragments: int = Field(4, ge=1, le=16)
+    # Watchdog: no progress from the tool for this long stops the attempt as STALLED (retryable).
+    stall_timeout: float = Field(60.0, gt=0)
+    # Budgets; breaking one fails the job for good and removes its partial files.
+    max_job_duration: float = Field(6 * 3600.0, gt=0)
+    max_file_bytes: int = Field(64 * 1024**3, gt=0)
+    min_free_disk_bytes: int = Field(1024**3, ge=0)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"

@@ -15,15 +15,24 @@ from typing import Any
 import structlog
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
 
-from worker.engines.base import DownloadFailed, StopRequested
+from worker.engines.base import Downloaded, DownloadFailed, StopRequested
 from worker.engines.ytdlp import YtDlpEngine
 from worker.link import GatewayLink
 from worker.naming import final_path, safe_filename
 from worker.samples import Sample
 from worker.settings import WorkerSettings
 from worker.tools import Tools, find_tools
+from worker.watchdog import Budgets, Interrupter, Watchdog
 
 log = structlog.get_logger(__name__)
+
+# What a watchdog stop reports: (error code, message, retryable). Budgets are final.
+STOP_OUTCOMES: dict[str, tuple[str, str, bool]] = {
+    "stall": ("STALLED", "no progress from the download for too long", True),
+    "size": ("SIZE_LIMIT", "the download grew past the maximum file size", False),
+    "time": ("TIME_LIMIT", "the download took longer than the maximum job duration", False),
+    "disk": ("DISK_RESERVE", "free disk space fell under the reserve", False),
+}
 
 
 def sha256_of(path: Path) -> str:
@@ -45,23 +54,42 @@ class JobRunner:
         self._spec = spec
         self.work_dir = settings.tmp_dir.resolve() / job_id
 
-    def _should_stop(self) -> str | None:
-        request = self._link.stop_request
-        return request.action if request is not None else None
-
     def run(self) -> str:
         structlog.contextvars.bind_contextvars(job_id=self._job_id)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._link.progress(Sample("resolving", 0.0), force=True)
+        interrupter = Interrupter()
+        self._link.on_stop = interrupter.interrupt
+        if self._link.stop_request is not None:
+            interrupter.interrupt(self._link.stop_request.action)
+        watchdog = Watchdog(self._budgets(), self.work_dir, interrupter)
+
+        def on_sample(sample: Sample) -> None:
+            watchdog.touch(sample)
+            self._link.progress(sample)
+
+        on_sample(Sample("resolving", 0.0))
         engine = YtDlpEngine(self._tools.ffmpeg, self._settings.concurrent_fragments)
         try:
-            downloaded = engine.run(self._spec, self.work_dir, self._link.progress, self._should_stop)
+            with watchdog, interrupter.armed():
+                downloaded = engine.run(self._spec, self.work_dir, on_sample, lambda: interrupter.reason)
         except StopRequested as stop:
             return self._stopped(stop.action)
         except DownloadFailed as failure:
+            if interrupter.reason is not None:  # the failure is the interruption's doing
+                return self._stopped(interrupter.reason)
             return self._fail(failure.code, failure.message, failure.retryable)
-        if (action := self._should_stop()) is not None:
-            return self._stopped(action)
+        return self._finish(downloaded)
+
+    def _budgets(self) -> Budgets:
+        settings = self._settings
+        return Budgets(
+            stall_seconds=settings.stall_timeout,
+            max_duration=settings.max_job_duration,
+            max_file_bytes=settings.max_file_bytes,
+            min_free_bytes=settings.min_free_disk_bytes,
+        )
+
+    def _finish(self, downloaded: Downloaded) -> str:
         self._link.progress(Sample("finalizing", 100.0), force=True)
         name = safe_filename(downloaded.suggested_name, downloaded.extension)
         target = final_path(self._settings.data_dir, self._job_id, name)
@@ -84,11 +112,17 @@ class JobRunner:
         log.info("job finished", filename=name, size=size, acknowledged=reply.ok, refusal=reply.refusal)
         return f"completed: {name}" if reply.ok else f"completed, not recorded: {reply.refusal}"
 
-    def _stopped(self, action: str) -> str:
-        if action == "cancel":
+    def _stopped(self, reason: str) -> str:
+        """Control actions end quietly (jobstore already knows); watchdog reasons are reported."""
+        if reason in STOP_OUTCOMES:
+            code, message, retryable = STOP_OUTCOMES[reason]
+            if not retryable:
+                shutil.rmtree(self.work_dir, ignore_errors=True)
+            return self._fail(code, message, retryable)
+        if reason == "cancel":
             shutil.rmtree(self.work_dir, ignore_errors=True)
-        log.info("job stopped", action=action, partial_files_kept=action != "cancel")
-        return f"stopped: {action}"
+        log.info("job stopped", action=reason, partial_files_kept=reason != "cancel")
+        return f"stopped: {reason}"
 
     def _fail(self, code: str, message: str, retryable: bool) -> str:
         event = FailedEvent(

@@ -23,8 +23,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
 
 
 @pytest.fixture
-def haul(pg_url: str, redis_server: RedisServer, media: MediaServer, tmp_path: Path) -> Iterator[Haul]:
-    yield from run_haul(pg_url, redis_server.url(2), media, tmp_path)
+def haul(
+    request: pytest.FixtureRequest, pg_url: str, redis_server: RedisServer, media: MediaServer, tmp_path: Path
+) -> Iterator[Haul]:
+    """Every service as a real process; `@pytest.mark.haul_env(HAUL_X="...")` sets extra settings."""
+    marker = request.node.get_closest_marker("haul_env")
+    env = dict(marker.kwargs) if marker else {}
+    yield from run_haul(pg_url, redis_server.url(2), media, tmp_path, **env)
 
 
 def test_an_mp4_is_downloaded_with_ytdlp_and_matches_the_source(haul: Haul) -> None:
@@ -110,3 +115,32 @@ def test_pause_then_resume_continues_from_the_bytes_on_disk(haul: Haul) -> None:
     assert ranges[-1] == f"bytes={saved}-", ranges
     download = haul.http.get(f"{haul.base_url}/files/{job_id}/download")
     assert hashlib.sha256(download.content).hexdigest() == haul.media.media.sha256["medium.bin"]
+
+
+@pytest.mark.haul_env(HAUL_STALL_TIMEOUT="2", HAUL_DEFAULT_MAX_ATTEMPTS="2")
+def test_a_stalled_server_is_retried_then_fails_as_stalled(haul: Haul) -> None:
+    job_id = haul.submit(haul.media.url("/stall"), "video")
+    job = haul.wait_for(job_id, ("failed",), within=60)
+    assert (job["status"], job["errorCode"]) == ("failed", "STALLED"), job
+    assert job["attempt"] == 2, "retried once, then out of attempts"
+    assert [h["to"] for h in job["history"]] == ["queued", "running", "queued", "running", "failed"]
+
+
+@pytest.mark.haul_env(HAUL_MAX_FILE_BYTES=str(8 * 1024 * 1024))
+def test_the_size_budget_stops_an_endless_body_and_removes_it(haul: Haul) -> None:
+    job_id = haul.submit(haul.media.url("/endless"), "video")
+    job = haul.wait_for(job_id, within=60)
+    assert (job["status"], job["errorCode"], job["attempt"]) == ("failed", "SIZE_LIMIT", 1), job
+    assert not (haul.tmp_dir / job_id).exists(), "partial files are removed"
+
+
+def test_cancel_reaches_a_download_stuck_in_a_silent_read(haul: Haul) -> None:
+    job_id = haul.submit(haul.media.url("/stall"), "video")
+    haul.wait_until(job_id, lambda j: j["downloadedBytes"] > 0, within=30)
+    time.sleep(0.5)  # the server has gone silent; no progress hook runs now
+    assert haul.http.post(f"{haul.base_url}/downloads/{job_id}/cancel").status_code == 200
+    for _ in range(40):  # within 2 s
+        if not (haul.tmp_dir / job_id).exists():
+            break
+        time.sleep(0.05)
+    assert not (haul.tmp_dir / job_id).exists(), "the stuck download was stopped and cleaned up"

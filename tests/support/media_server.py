@@ -12,7 +12,8 @@ Routes:
   test may change while a download runs), honouring Range;
 - `/redirect/{n}`: n redirects, then `/video.mp4`; `/redirect-to?url=`: one redirect anywhere;
 - `/hostile-name`: a body with a Content-Disposition full of path tricks;
-- `/status/{code}`: an empty answer with that status; `/endless`: a chunked body that never ends.
+- `/status/{code}`: an empty answer with that status; `/endless`: a chunked body that never ends;
+- `/stall`: STALL_BYTES of a body that claims to be much longer, then silence.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ LARGE_SIZE = 200 * 1024 * 1024
 MEDIUM_SIZE = 24 * 1024 * 1024
 MEDIA_SECONDS = 4
 CHUNK = 64 * 1024
+STALL_BYTES = 256 * 1024
+STALL_SECONDS = 300
 HOSTILE_DISPOSITION = (
     "attachment; filename=\"../../etc/evil.mp4\"; filename*=UTF-8''..%2F..%2F%E2%80%AEevil%00.mp4"
 )
@@ -141,11 +144,12 @@ class MediaServer:
         app.router.add_get("/hostile-name", self._hostile_name)
         app.router.add_get("/status/{code}", self._status)
         app.router.add_get("/endless", self._endless)
+        app.router.add_get("/stall", self._stall)
         app.router.add_get("/slow/{name}", self._slow)
         app.router.add_static("/hls", folder / "hls")
         for name in ("video.mp4", "medium.bin", "large.bin"):
             app.router.add_get(f"/{name}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
@@ -176,6 +180,14 @@ class MediaServer:
         chunk = b"\0" * CHUNK
         while True:  # ends when the client goes away (the write raises)
             await response.write(chunk)
+
+    async def _stall(self, request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(100 * STALL_BYTES)}
+        response = web.StreamResponse(headers=headers)
+        await response.prepare(request)
+        await response.write(b"\1" * STALL_BYTES)
+        await asyncio.sleep(STALL_SECONDS)  # the client gives up (or is stopped) long before
+        return response
 
     async def _slow(self, request: web.Request) -> web.StreamResponse:
         path = self.media.folder / request.match_info["name"]
