@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 from redis import Redis
 from rq import Worker
@@ -28,6 +30,7 @@ class Haul:
     gateway: GatewayProcess
     worker: ServiceProcess
     http: requests.Session
+    worker_env: dict[str, str]
 
     def submit(self, url: str, type: str = "auto", **options: Any) -> str:
         response = self.http.post(
@@ -50,6 +53,24 @@ class Haul:
             if job["status"] in statuses or time.monotonic() > deadline:
                 return job
             time.sleep(0.1)
+
+    def kill_worker_tree(self) -> int:
+        """SIGKILL the worker pool, its workers, their work horses and the tools they started."""
+        assert self.worker.proc is not None
+        root = psutil.Process(self.worker.proc.pid)
+        victims = [*root.children(recursive=True), root]
+        for process in victims:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(victims, timeout=10)
+        self.worker.proc.wait(10)
+        return len(victims)
+
+    def start_another_worker(self, log_path: Path) -> ServiceProcess:
+        worker = ServiceProcess("worker", self.worker_env, log_path, lambda: True)
+        worker.start()
+        self.worker = worker
+        return worker
 
     def wait_until(self, job_id: str, check: Any, within: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + within
@@ -92,7 +113,14 @@ def run_haul(
             process.start()
             started.append(process)
         with requests.Session() as http:
-            yield Haul(gateway.base_url, data_dir, tmp_dir, media, jobstore, gateway, worker, http)
+            haul = Haul(
+                gateway.base_url, data_dir, tmp_dir, media, jobstore, gateway, worker, http, worker_env
+            )
+            try:
+                yield haul
+            finally:
+                if haul.worker not in started:  # a test replaced the worker; stop the new one too
+                    started.append(haul.worker)
     finally:
         for process in reversed(started):
             if process.proc is not None and process.proc.poll() is None:

@@ -144,3 +144,21 @@ def test_cancel_reaches_a_download_stuck_in_a_silent_read(haul: Haul) -> None:
             break
         time.sleep(0.05)
     assert not (haul.tmp_dir / job_id).exists(), "the stuck download was stopped and cleaned up"
+
+
+@pytest.mark.haul_env(HAUL_STALL_TIMEOUT="4")
+def test_a_killed_worker_tree_is_requeued_and_finished_by_another_worker(haul: Haul, tmp_path: Path) -> None:
+    haul.media.slow_rate = 1024 * 1024
+    job_id = haul.submit(haul.media.url("/slow/medium.bin"), "video")
+    haul.wait_until(job_id, lambda j: j["downloadedBytes"] > 2 * 1024 * 1024, within=30)
+    killed = haul.kill_worker_tree()
+    assert killed >= 3, "pool, worker and work horse"
+    haul.media.slow_rate = 200 * 1024 * 1024
+    haul.start_another_worker(tmp_path / "worker-2.log")
+    job = haul.wait_for(job_id, within=90)
+    assert job["status"] == "completed", job
+    assert [(h["to"], h["actor"]) for h in job["history"]][2] == ("queued", "reaper")
+    assert job["attempt"] == 2
+    files = list((haul.data_dir / job_id).iterdir())
+    assert [f.name for f in files] == [job["filename"]], "exactly one copy of the file"
+    assert job["sha256"] == haul.media.media.sha256["medium.bin"]
