@@ -162,3 +162,21 @@ def test_a_killed_worker_tree_is_requeued_and_finished_by_another_worker(haul: H
     files = list((haul.data_dir / job_id).iterdir())
     assert [f.name for f in files] == [job["filename"]], "exactly one copy of the file"
     assert job["sha256"] == haul.media.media.sha256["medium.bin"]
+
+
+def test_a_gateway_restart_mid_download_loses_nothing(haul: Haul) -> None:
+    haul.media.slow_rate = 1024 * 1024
+    job_id = haul.submit(haul.media.url("/slow/medium.bin"), "video")
+    haul.wait_until(job_id, lambda j: j["downloadedBytes"] > 1024 * 1024, within=30)
+    haul.gateway.kill()  # the worker loses its connection; the download must go on
+    time.sleep(1.0)
+    haul.media.slow_rate = 4 * 1024 * 1024
+    haul.gateway.start()
+    job = haul.wait_until(job_id, lambda j: j["status"] == "completed", within=60)
+    assert job["status"] == "completed", job
+    assert job["attempt"] == 1, "the same attempt finished: nothing was restarted"
+    assert job["sha256"] == haul.media.media.sha256["medium.bin"]
+    # yt-dlp's generic extractor probes the URL once, then transfers it once; a restarted or
+    # resumed transfer would show as a third request or a Range header.
+    requests = haul.media.requests_for("/slow/medium.bin")
+    assert len(requests) == 2 and all(r.range is None for r in requests), requests
