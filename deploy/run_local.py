@@ -1,16 +1,22 @@
 """The all-in-one local launcher behind `make run`: every haul process on this machine.
 
-It runs the migrations, then starts jobstore and the gateway as child processes, prints the
-URL to open, and on Ctrl-C (or SIGTERM) stops them in reverse order, each with SIGTERM and a
-grace period, so nothing is left behind. If any child dies, the others are stopped too and
-the launcher exits with an error. Settings come from the same HAUL_* variables the services
-read; the defaults keep everything on loopback with an SQLite database under var/.
+It runs the migrations, then starts a private Redis (unless HAUL_REDIS_URL names one),
+jobstore, the gateway and the worker pool as child processes, prints the URL to open, and on
+Ctrl-C (or SIGTERM) stops them in reverse order, each with SIGTERM and a grace period, so
+nothing is left behind. If any child dies, the others are stopped too and the launcher exits
+with an error. Settings come from the same HAUL_* variables the services read; the defaults
+keep everything on loopback, with an SQLite database and the files under var/.
+
+The private Redis keeps nothing on disk: jobs live in the database, and jobstore's
+reconciler puts queued jobs back on a fresh queue.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +31,50 @@ READY_SECONDS = 60.0
 def start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     print(f"starting {name}", flush=True)
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """A private redis-server on a free loopback port, or None when there is no binary."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        print(
+            "redis-server is missing (run `make setup` as root): jobs will wait, no worker runs", flush=True
+        )
+        return None
+    port = free_port()
+    folder = ROOT / "var" / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    args = [
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(folder),
+    ]
+    print("starting redis", flush=True)
+    process = subprocess.Popen([binary, *args], cwd=ROOT, stdout=subprocess.DEVNULL)
+    env["HAUL_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return process
+        except OSError:
+            time.sleep(0.1)
+    return process
 
 
 def wait_ready(url: str, children: list[subprocess.Popen[bytes]]) -> bool:
@@ -59,8 +109,10 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("HAUL_DATABASE_URL", "sqlite+aiosqlite:///var/haul.db")
     env.setdefault("HAUL_DATA_DIR", "var/data")
+    env.setdefault("HAUL_TMP_DIR", "var/tmp")
     host, port = env.setdefault("HAUL_HOST", "127.0.0.1"), env.setdefault("HAUL_PORT", "8080")
     env.setdefault("HAUL_JOBSTORE_ADDRESS", env.get("HAUL_JOBSTORE_LISTEN", "127.0.0.1:50051"))
+    env.setdefault("HAUL_GATEWAY_URL", f"http://127.0.0.1:{port}")
 
     migrated = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env)
     if migrated.returncode != 0:
@@ -75,7 +127,12 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    children = [start("jobstore", ["-m", "jobstore"], env), start("gateway", ["-m", "gateway"], env)]
+    children: list[subprocess.Popen[bytes]] = []
+    if "HAUL_REDIS_URL" not in env and (redis := start_redis(env)) is not None:
+        children.append(redis)
+    children += [start("jobstore", ["-m", "jobstore"], env), start("gateway", ["-m", "gateway"], env)]
+    if "HAUL_REDIS_URL" in env:
+        children.append(start("workers", ["-m", "worker"], env))
     try:
         shown = "localhost" if host in ("127.0.0.1", "::1") else host
         if wait_ready(f"http://127.0.0.1:{port}/health/live", children):
