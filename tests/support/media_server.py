@@ -123,8 +123,12 @@ class MediaServer:
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
-    def requests_for(self, path: str) -> list[LoggedRequest]:
-        return [r for r in self.requests if r.path == path]
+    def mark(self) -> int:
+        """A position in the request log; pass it to `requests_for` to see only later requests."""
+        return len(self.requests)
+
+    def requests_for(self, path: str, since: int = 0) -> list[LoggedRequest]:
+        return [r for r in self.requests[since:] if r.path == path]
 
     def start(self) -> None:
         self._thread.start()
