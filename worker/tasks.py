@@ -6,16 +6,21 @@ know nothing of RQ or Socket.IO, and `JobRunner` knows nothing of RQ.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
 
-from worker.engines.base import Downloaded, DownloadFailed, StopRequested
+from worker.aria2d import Aria2Daemon, Aria2Unavailable
+from worker.engines.aria2 import Aria2Engine, probe
+from worker.engines.base import Downloaded, DownloadFailed, Engine, StopRequested
+from worker.engines.choice import choose_engine
 from worker.engines.ytdlp import YtDlpEngine
 from worker.link import GatewayLink
 from worker.naming import final_path, safe_filename
@@ -68,17 +73,41 @@ class JobRunner:
             self._link.progress(sample)
 
         on_sample(Sample("resolving", 0.0))
-        engine = YtDlpEngine(self._tools.ffmpeg, self._settings.concurrent_fragments)
-        try:
-            with watchdog, interrupter.armed():
-                downloaded = engine.run(self._spec, self.work_dir, on_sample, lambda: interrupter.reason)
-        except StopRequested as stop:
-            return self._stopped(stop.action)
-        except DownloadFailed as failure:
-            if interrupter.reason is not None:  # the failure is the interruption's doing
-                return self._stopped(interrupter.reason)
-            return self._fail(failure.code, failure.message, failure.retryable)
+        # The aria2 daemon of this job (if any) is gone before finishing touches begin.
+        with contextlib.ExitStack() as resources:
+            try:
+                engine = self._engine(resources)
+                with watchdog, interrupter.armed():
+                    downloaded = engine.run(self._spec, self.work_dir, on_sample, lambda: interrupter.reason)
+            except StopRequested as stop:
+                return self._stopped(stop.action)
+            except DownloadFailed as failure:
+                if interrupter.reason is not None:  # the failure is the interruption's doing
+                    return self._stopped(interrupter.reason)
+                return self._fail(failure.code, failure.message, failure.retryable)
+            except Aria2Unavailable as exc:
+                return self._fail("ARIA2_UNAVAILABLE", str(exc), retryable=True)
         return self._finish(downloaded)
+
+    def _engine(self, resources: contextlib.ExitStack) -> Engine:
+        """aria2 for plain files, yt-dlp otherwise (see worker.engines.choice)."""
+        spec = self._spec
+        content_type = None
+        if spec.type == "auto":
+            found = probe(spec.url, None)
+            content_type = found.content_type if found else None
+        choice = choose_engine(spec.type, urlsplit(spec.url).path, content_type)
+        aria2c = self._tools.aria2c
+        if choice == "ytdlp" or aria2c is None:
+            return YtDlpEngine(self._tools.ffmpeg, self._settings.concurrent_fragments)
+        # One daemon per job, in the work horse: it belongs to this job alone and dies with it.
+        root = self._settings.tmp_dir.resolve() / ".aria2" / str(os.getpid())
+        resources.callback(shutil.rmtree, root, True)
+        daemon = Aria2Daemon(aria2c, root)
+        resources.callback(daemon.stop, False)
+        daemon.start()
+        log.info("engine chosen", engine="aria2", content_type=content_type)
+        return Aria2Engine(daemon, max_bytes=self._settings.max_file_bytes)
 
     def _budgets(self) -> Budgets:
         settings = self._settings

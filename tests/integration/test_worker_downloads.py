@@ -182,3 +182,32 @@ def test_a_gateway_restart_mid_download_loses_nothing(haul: Haul) -> None:
     # resumed transfer would show as a third request or a Range header.
     requests = haul.media.requests_for("/slow/medium.bin", since)
     assert len(requests) == 2 and all(r.range is None for r in requests), requests
+
+
+def test_a_large_file_job_goes_through_aria2_with_the_right_sha256(haul: Haul) -> None:
+    job_id = haul.submit(haul.media.url("/large.bin"), "file")
+    job = haul.wait_for(job_id, within=90)
+    assert job["status"] == "completed", job
+    assert job["sha256"] == haul.media.media.sha256["large.bin"]
+    assert job["filename"] == "large.bin"
+    assert "engine chosen" in haul.worker.log() and '"engine": "aria2"' in haul.worker.log()
+
+
+def test_auto_picks_aria2_for_a_plain_file_and_ytdlp_for_a_playlist(haul: Haul) -> None:
+    plain = haul.submit(haul.media.url("/medium.bin"), "auto")
+    playlist = haul.submit(haul.media.url("/hls/index.m3u8"), "auto")
+    for job_id in (plain, playlist):
+        assert haul.wait_for(job_id, within=90)["status"] == "completed"
+    assert haul.worker.log().count('"engine": "aria2"') == 1
+    assert haul.job(plain)["sha256"] == haul.media.media.sha256["medium.bin"]
+
+
+def test_a_hostile_server_name_lands_safely_inside_the_job_folder(haul: Haul) -> None:
+    job_id = haul.submit(haul.media.url("/hostile-name"), "file")
+    job = haul.wait_for(job_id)
+    assert job["status"] == "completed", job
+    name = job["filename"]
+    assert "/" not in name and "\x00" not in name and "\u202e" not in name and not name.startswith(".")
+    files = list((haul.data_dir / job_id).iterdir())
+    assert [f.name for f in files] == [name]
+    assert files[0].resolve().parent == (haul.data_dir / job_id).resolve()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from haul.contract.events import MediaMeta
+from haul.contract.events import JobSpec, MediaMeta
 
 from worker.samples import Sample
 
@@ -36,3 +37,8 @@ class Downloaded:
     suggested_name: str
     extension: str
     meta: MediaMeta = field(default_factory=MediaMeta)
+
+
+class Engine(Protocol):
+    def run(self, spec: JobSpec, work_dir: Path, on_sample: OnSample, should_stop: StopCheck) -> Downloaded:
+        """Download into work_dir, reporting readings; raise StopRequested or DownloadFailed."""

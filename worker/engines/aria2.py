@@ -1,0 +1,361 @@
+"""aria2 for plain files: several connections per download, resumed across attempts and restarts.
+
+Every attempt of a job writes `TMP_DIR/{jobId}/download.part` under the same aria2 GID, derived
+from that folder, so a later attempt, or the same one after aria2c was restarted, adds the
+download again and aria2 fetches only the ranges its `.aria2` control file does not record.
+
+aria2 does not tell what the server called the file, so the engine asks the server itself (a
+HEAD, through the same proxy as aria2) while aria2 downloads, and reads Content-Disposition
+(`filename*` first, then `filename`) and Content-Type. The caller makes the name safe.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import http.client
+import mimetypes
+import re
+import ssl
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from haul.contract.events import JobSpec
+
+from worker.aria2d import Aria2Daemon, Aria2RpcError, Aria2Unavailable
+from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
+from worker.naming import EXTENSION
+from worker.samples import Sample, from_aria2
+
+OUT_NAME = "download.part"
+CONTROL_SUFFIX = ".aria2"
+STATUS_KEYS = ["status", "totalLength", "completedLength", "downloadSpeed", "errorCode", "errorMessage"]
+# A stop request must be honoured within 2 s; removal usually takes a few milliseconds.
+REMOVE_TIMEOUT = 1.5
+# How many times in a row one run re-adds its download (restarting aria2c) before giving up retryably.
+DAEMON_RESTARTS = 3
+PROBE_TIMEOUT = 10.0
+PROBE_REDIRECTS = 10
+MAX_NAME_CHARS = 1024
+USER_AGENT = "haul"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+HTTP_STATUS = re.compile(r"status=(\d{3})")
+NETWORK_CODES = frozenset({1, 2, 5, 6, 19})  # unknown, timeout, too slow, network, name resolution
+HEADER_PARAM = re.compile(r';\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+RFC5987_CHARSETS = frozenset({"utf-8", "iso-8859-1", "us-ascii"})
+
+
+def gid_for(work_dir: Path) -> str:
+    """aria2's 16-hex-digit GID for the job whose folder is `work_dir` (TMP_DIR/{jobId})."""
+    return hashlib.sha256(f"haul:{work_dir.resolve()}".encode()).hexdigest()[:16]
+
+
+def classify(code: int, message: str) -> DownloadFailed:
+    """A stable code for aria2's errorCode, and whether another attempt could help."""
+    text = f"aria2 error {code}: {message}" if message else f"aria2 error {code}"
+    if code == 3:
+        return DownloadFailed("HTTP_404", text, retryable=False)
+    if code in (22, 29):  # an unexpected HTTP status; 29 is aria2's name for 503 after its retries
+        status = HTTP_STATUS.search(message)
+        number = int(status.group(1)) if status else 503 if code == 29 else 0
+        if number:
+            return DownloadFailed(f"HTTP_{number}", text, retryable=number >= 500 or number == 429)
+    if code in NETWORK_CODES:
+        return DownloadFailed("NETWORK_ERROR", text, retryable=True)
+    if code == 9:
+        # The disk may have room again later, or another worker may take the job.
+        return DownloadFailed("DISK_FULL", text, retryable=True)
+    if code == 32:
+        return DownloadFailed("CHECKSUM_MISMATCH", text, retryable=False)
+    if code == 23:
+        return DownloadFailed("TOO_MANY_REDIRECTS", text, retryable=False)
+    if code == 24:
+        return DownloadFailed("HTTP_401", text, retryable=False)
+    return DownloadFailed(f"ARIA2_{code}", text, retryable=True)
+
+
+def _unquote_header_value(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def _ext_value(value: str) -> str | None:
+    """An RFC 5987 ext-value, `charset'language'percent-encoded`; None when malformed."""
+    charset, quote1, rest = _unquote_header_value(value).partition("'")
+    _language, quote2, encoded = rest.partition("'")
+    if not (quote1 and quote2) or charset.lower() not in RFC5987_CHARSETS:
+        return None
+    return unquote(encoded, encoding=charset.lower(), errors="replace")
+
+
+def _latin1_to_utf8(value: str) -> str:
+    # http.client decodes headers as Latin-1; servers that send raw UTF-8 names mean UTF-8.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def filename_from_disposition(header: str | None) -> str | None:
+    """The file name a Content-Disposition header gives, `filename*` before `filename`.
+
+    Unsafe names are returned as they are (after decoding); `safe_filename` deals with them.
+    """
+    if not header:
+        return None
+    params: dict[str, str] = {}
+    for match in HEADER_PARAM.finditer(";" + header):
+        params.setdefault(match.group(1).lower(), match.group(2))
+    name: str | None = None
+    if "filename*" in params:
+        name = _ext_value(params["filename*"])
+    if not name and "filename" in params:
+        name = _latin1_to_utf8(_unquote_header_value(params["filename"]))
+    return name[:MAX_NAME_CHARS] if name else None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the server says about the file, after redirects."""
+
+    final_url: str
+    filename: str | None
+    content_type: str | None
+
+
+def _connection(
+    url: str, proxy_url: str | None, timeout: float
+) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+    """A connection for `url`, through the proxy like aria2, the request target and proxy headers."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https"
+    host, port = parts.hostname or "", parts.port or (443 if secure else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    context = ssl.create_default_context() if secure else None
+    if not proxy_url:
+        if context is not None:
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context), target, {}
+        return http.client.HTTPConnection(host, port, timeout=timeout), target, {}
+    proxy = urlsplit(proxy_url)
+    proxy_host, proxy_port = proxy.hostname or "", proxy.port or 80
+    if context is not None:  # CONNECT through the proxy, then TLS to the origin
+        tunnel = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=timeout, context=context)
+        tunnel.set_tunnel(host, port, headers=_proxy_auth(proxy_url))
+        return tunnel, target, {}
+    # Plain http through a proxy: the absolute URL is the request target.
+    absolute = parts._replace(fragment="").geturl()
+    return (
+        http.client.HTTPConnection(proxy_host, proxy_port, timeout=timeout),
+        absolute,
+        _proxy_auth(proxy_url),
+    )
+
+
+def _ask(url: str, method: str, proxy_url: str | None, timeout: float) -> tuple[int, Message]:
+    connection, target, proxy_headers = _connection(url, proxy_url, timeout)
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "identity",
+        "Connection": "close",
+        **proxy_headers,
+    }
+    if method == "GET":
+        headers["Range"] = "bytes=0-0"
+    try:
+        connection.request(method, target, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.headers
+    finally:
+        connection.close()
+
+
+def _proxy_auth(proxy_url: str) -> dict[str, str]:
+    proxy = urlsplit(proxy_url)
+    if proxy.username is None:
+        return {}
+    pair = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def probe(url: str, proxy_url: str | None, timeout: float = PROBE_TIMEOUT) -> Probe | None:
+    """HEAD the URL (GET of one byte if HEAD is refused), following redirects; None on failure."""
+    current, method = url, "HEAD"
+    try:
+        for _ in range(PROBE_REDIRECTS + 1):
+            status, headers = _ask(current, method, proxy_url, timeout)
+            location = headers.get("Location")
+            if status in REDIRECTS and location:
+                current = urljoin(current, location)
+                if urlsplit(current).scheme not in ("http", "https"):
+                    return None
+                continue
+            if status in (405, 501) and method == "HEAD":
+                method = "GET"
+                continue
+            if not 200 <= status < 300:
+                return None
+            content_type = headers.get_content_type() if headers.get("Content-Type") else None
+            return Probe(current, filename_from_disposition(headers.get("Content-Disposition")), content_type)
+    except (OSError, http.client.HTTPException, ValueError, UnicodeError):
+        return None
+    return None
+
+
+def _last_segment(url: str) -> str:
+    return unquote(PurePosixPath(urlsplit(url).path).name, errors="replace")
+
+
+def _extension(name: str) -> str:
+    match = EXTENSION.search(name)
+    return match.group()[1:].lower() if match and match.start() > 0 else ""
+
+
+def name_and_extension(url: str, found: Probe | None) -> tuple[str, str]:
+    """The name the server gave (else the URL's last segment) and the best extension known."""
+    final_url = found.final_url if found else url
+    name = (found.filename if found else None) or _last_segment(final_url) or _last_segment(url) or "download"
+    extension = _extension(name) or _extension(_last_segment(final_url))
+    if not extension and found and found.content_type:
+        extension = (mimetypes.guess_extension(found.content_type) or "").lstrip(".")
+    return name[:MAX_NAME_CHARS], extension
+
+
+def _probe_in_background(url: str, proxy_url: str | None) -> Future[Probe | None]:
+    future: Future[Probe | None] = Future()
+
+    def work() -> None:
+        future.set_result(probe(url, proxy_url))
+
+    threading.Thread(target=work, name="aria2-probe", daemon=True).start()
+    return future
+
+
+class Aria2Engine:
+    def __init__(self, daemon: Aria2Daemon, poll_interval: float = 0.2, max_bytes: int | None = None) -> None:
+        self._daemon = daemon
+        self._poll = poll_interval
+        self._max_bytes = max_bytes
+
+    def run(self, spec: JobSpec, work_dir: Path, on_sample: OnSample, should_stop: StopCheck) -> Downloaded:
+        if urlsplit(spec.url).scheme not in ("http", "https"):
+            raise DownloadFailed("UNSUPPORTED_URL", "aria2 fetches only http and https URLs", retryable=False)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        part = work_dir / OUT_NAME
+        gid = gid_for(work_dir)
+        names = _probe_in_background(spec.url, self._daemon.proxy_url)
+        failures = 0
+        self._add(gid, spec.url, work_dir)
+        while True:
+            if (action := should_stop()) is not None:
+                self._remove(gid)
+                raise StopRequested(action)
+            try:
+                status = self._daemon.client().tell_status(gid, STATUS_KEYS)
+            except (Aria2Unavailable, Aria2RpcError) as exc:
+                # aria2c died, or was restarted without this download: add it again, and it resumes.
+                failures += 1
+                if failures > DAEMON_RESTARTS:
+                    raise DownloadFailed(
+                        "ARIA2_UNAVAILABLE", f"aria2c keeps failing: {exc}", retryable=True
+                    ) from None
+                self._add(gid, spec.url, work_dir)
+                continue
+            failures = 0
+            state = status.get("status")
+            if state == "complete":
+                self._forget(gid)
+                break
+            if state == "error":
+                self._forget(gid)
+                raise classify(_int(status.get("errorCode")), str(status.get("errorMessage") or ""))
+            if state == "removed":
+                self._forget(gid)
+                raise DownloadFailed("ARIA2_REMOVED", "the download was removed from aria2", retryable=True)
+            sample = from_aria2(status)
+            on_sample(sample)
+            self._check_budget(gid, sample)
+            time.sleep(self._poll)
+        if not part.is_file():
+            raise DownloadFailed("NO_OUTPUT", "aria2 reported success but wrote no file", retryable=True)
+        size = part.stat().st_size
+        on_sample(Sample("downloading", 100.0, size, size))
+        try:
+            found = names.result(timeout=PROBE_TIMEOUT)
+        except FutureTimeout:
+            found = None
+        name, extension = name_and_extension(spec.url, found)
+        return Downloaded(part, name, extension)
+
+    def _check_budget(self, gid: str, sample: Sample) -> None:
+        limit = self._max_bytes
+        if limit is not None and max(sample.total_bytes or 0, sample.downloaded_bytes) > limit:
+            self._remove(gid)
+            raise DownloadFailed("FILE_TOO_LARGE", f"the file is larger than {limit} bytes", retryable=False)
+
+    def _add(self, gid: str, url: str, work_dir: Path) -> None:
+        """Have aria2 download `url` under `gid`, starting aria2c again if it is not running.
+
+        A download aria2 already runs under `gid` is adopted; a finished or failed one is cleared.
+        """
+        try:
+            self._daemon.ensure_running()
+            state = self._state(gid)
+            if state in ("active", "waiting"):
+                return
+            if state is not None:
+                self._remove(gid)
+            part = work_dir / OUT_NAME
+            if part.exists() and not part.with_name(OUT_NAME + CONTROL_SUFFIX).exists():
+                # Without its control file nothing tells which ranges of a split download are good.
+                part.unlink()
+            self._daemon.client().add_uri(
+                url, {"gid": gid, "dir": str(work_dir), "out": OUT_NAME, "continue": "true"}
+            )
+        except Aria2Unavailable as exc:
+            raise DownloadFailed("ARIA2_UNAVAILABLE", str(exc), retryable=True) from None
+        except Aria2RpcError as exc:
+            raise DownloadFailed("ARIA2_REFUSED", exc.message, retryable=False) from None
+
+    def _state(self, gid: str) -> str | None:
+        try:
+            return str(self._daemon.client().tell_status(gid, ["status"]).get("status"))
+        except Aria2RpcError:
+            return None  # aria2 does not know this GID
+
+    def _remove(self, gid: str) -> None:
+        """Stop the download and drop aria2's record of it; the partial and control files stay."""
+        client = self._daemon.client()
+        with contextlib.suppress(Aria2RpcError, Aria2Unavailable):
+            client.force_remove(gid)  # refused when the download is not active: fine
+        deadline = time.monotonic() + REMOVE_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                state = client.tell_status(gid, ["status"]).get("status")
+            except (Aria2RpcError, Aria2Unavailable):
+                return  # unknown GID, or no daemon: nothing is downloading
+            if state not in ("active", "waiting", "paused"):
+                break
+            time.sleep(0.02)
+        self._forget(gid)
+
+    def _forget(self, gid: str) -> None:
+        with contextlib.suppress(Aria2RpcError, Aria2Unavailable):
+            self._daemon.client().remove_download_result(gid)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
