@@ -27,6 +27,7 @@ from worker.naming import final_path, safe_filename
 from worker.samples import Sample
 from worker.settings import WorkerSettings
 from worker.tools import Tools, find_tools
+from worker.verify import Truncated, check_complete
 from worker.watchdog import Budgets, Interrupter, Watchdog
 
 log = structlog.get_logger(__name__)
@@ -120,6 +121,14 @@ class JobRunner:
 
     def _finish(self, downloaded: Downloaded) -> str:
         self._link.progress(Sample("finalizing", 100.0), force=True)
+        try:
+            check_complete(
+                downloaded.path, downloaded.announced_bytes, downloaded.meta.duration, self._tools.ffprobe
+            )
+        except Truncated as exc:
+            # The same source could well be whole next time; keep nothing of this attempt.
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            return self._fail("TRUNCATED", str(exc), retryable=True)
         name = safe_filename(downloaded.suggested_name, downloaded.extension)
         target = final_path(self._settings.data_dir, self._job_id, name)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -274,6 +274,7 @@ class Aria2Engine:
             failures = 0
             state = status.get("status")
             if state == "complete":
+                announced = _int(status.get("totalLength")) or None
                 self._forget(gid)
                 break
             if state == "error":
@@ -295,7 +296,7 @@ class Aria2Engine:
         except FutureTimeout:
             found = None
         name, extension = name_and_extension(spec.url, found)
-        return Downloaded(part, name, extension)
+        return Downloaded(part, name, extension, announced_bytes=announced)
 
     def _check_budget(self, gid: str, sample: Sample) -> None:
         limit = self._max_bytes

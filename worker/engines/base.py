@@ -37,6 +37,9 @@ class Downloaded:
     suggested_name: str
     extension: str
     meta: MediaMeta = field(default_factory=MediaMeta)
+    # What the source announced, for the completeness check: a byte count (plain files)
+    # and, in meta, a duration (media).
+    announced_bytes: int | None = None
 
 
 class Engine(Protocol):
