@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
-from haul.logging import configure_logging
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from haul.logging import configure_logging
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import socketio
 import structlog
 from aiohttp import web
-from haul.jobstore.v1 import jobstore_pb2 as pb
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import openapi
@@ -24,6 +23,7 @@ from gateway.rooms import CheckedRedisManager
 from gateway.security import auth_middleware, cors_middleware, metrics_middleware
 from gateway.settings import GatewaySettings
 from gateway.sockets import BrowserNamespace, WorkerNamespace, WorkerRegistry
+from haul.jobstore.v1 import jobstore_pb2 as pb
 
 log = structlog.get_logger(__name__)
 

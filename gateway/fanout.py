@@ -17,12 +17,12 @@ from typing import Any
 import grpc
 import socketio
 import structlog
-from haul.contract.events import BROWSER_NAMESPACE
-from haul.jobstore.v1 import jobstore_pb2 as pb
 
 from gateway import views
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
+from haul.contract.events import BROWSER_NAMESPACE
+from haul.jobstore.v1 import jobstore_pb2 as pb
 
 log = structlog.get_logger(__name__)
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import grpc
+
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from haul.contract import limits
-from haul.contract.urls import MAX_URL_LENGTH
-
 from gateway import views
 from gateway.rest import ACTIONS, IDEMPOTENCY_KEY_MAX
+from haul.contract import limits
+from haul.contract.urls import MAX_URL_LENGTH
 
 Schema = dict[str, Any]
 JSON = "application/json"

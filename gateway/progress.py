@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import grpc
 import structlog
+
+from gateway.views import STAGE_BY_NAME
 from haul.contract.events import ProgressEvent
 from haul.contract.limits import MAX_BATCH
 from haul.jobstore.v1 import jobstore_pb2 as pb
-
-from gateway.views import STAGE_BY_NAME
 
 log = structlog.get_logger(__name__)
 

@@ -10,15 +10,15 @@ from typing import Annotated, Any, Literal
 
 import grpc
 from aiohttp import web
-from haul.contract import limits
-from haul.contract.urls import UrlRefused, check_url
-from haul.jobstore.v1 import jobstore_pb2 as pb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway import views
 from gateway.errors import ApiError
 from gateway.files import file_response, resolve_inside
 from gateway.jobstore_client import JobstoreClient
+from haul.contract import limits
+from haul.contract.urls import UrlRefused, check_url
+from haul.jobstore.v1 import jobstore_pb2 as pb
 
 JOBSTORE = web.AppKey("jobstore", JobstoreClient)
 DATA_DIR = web.AppKey("data_dir", Path)

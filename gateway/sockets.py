@@ -13,6 +13,12 @@ from typing import Any
 import grpc
 import socketio
 import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gateway import views
+from gateway.jobstore_client import JobstoreClient
+from gateway.metrics import GatewayMetrics
+from gateway.progress import ProgressBuffer, ProgressFlusher
 from haul.contract.events import (
     BROWSER_NAMESPACE,
     WORKER_NAMESPACE,
@@ -27,12 +33,6 @@ from haul.contract.events import (
     WorkerHello,
 )
 from haul.jobstore.v1 import jobstore_pb2 as pb
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from gateway import views
-from gateway.jobstore_client import JobstoreClient
-from gateway.metrics import GatewayMetrics
-from gateway.progress import ProgressBuffer, ProgressFlusher
 
 log = structlog.get_logger(__name__)
 

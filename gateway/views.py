@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from haul.contract.events import JobSpec
 from haul.jobstore.v1 import jobstore_pb2 as pb
 

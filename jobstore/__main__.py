@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from haul.logging import configure_logging
-
 from jobstore.server import serve
 from jobstore.settings import JobstoreSettings
 

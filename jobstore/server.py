@@ -11,10 +11,10 @@ import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from haul.jobstore.v1 import jobstore_pb2 as pb
-from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.adapters.changefeed import ChangeFeed, ChangeHub, LocalChangeFeed, PostgresChangeFeed
 from jobstore.adapters.db import asyncpg_dsn, create_engine, is_sqlite
 from jobstore.adapters.rqueue import RqDispatcher

@@ -20,10 +20,10 @@ import pytest
 from aiohttp import web
 from alembic import command
 from alembic.config import Config
-from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 
 from gateway.app import GATEWAY, Gateway, create_app
 from gateway.settings import GatewaySettings
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.server import Jobstore, build
 from jobstore.settings import JobstoreSettings
 from tests.support.servers import PostgresServer, RedisServer, free_port

@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import structlog
 import yt_dlp  # noqa: F401 - imported before the fork, so each job starts without paying for it
-from haul.logging import configure_logging
 from redis import Redis
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
+from haul.logging import configure_logging
+from worker.link import GatewayLink
 from worker.settings import WorkerSettings
 from worker.tools import find_tools
 
 log = structlog.get_logger(__name__)
+
+
+def keep_status_link(settings: WorkerSettings) -> None:
+    """Stay connected to the gateway so its health shows this pool and its tools while idle.
+
+    Runs in its own process, forked before any thread exists, so the pool's own forks
+    never copy a Socket.IO client's threads and locks.
+    """
+    tools = find_tools().describe()
+    link = GatewayLink(
+        settings.gateway_url,
+        settings.worker_token.get_secret_value(),
+        f"{settings.worker_name}/pool",
+        settings.progress_interval,
+        tools,
+    )
+    while True:  # the client reconnects by itself once connected; keep trying until it is
+        try:
+            link.connect()
+            break
+        except Exception as exc:
+            log.warning("status link to the gateway not up yet", error=str(exc))
+    link.wait()
 
 
 def main() -> None:
@@ -24,6 +50,10 @@ def main() -> None:
     log.info(
         "worker starting", processes=settings.worker_processes, queue=settings.queue_name, **tools.describe()
     )
+    status = multiprocessing.get_context("fork").Process(
+        target=keep_status_link, args=(settings,), name="haul-status-link", daemon=True
+    )
+    status.start()
     pool = WorkerPool(
         [settings.queue_name],
         connection=Redis.from_url(settings.redis_url),

@@ -15,6 +15,7 @@ from typing import Any
 
 import socketio
 import structlog
+
 from haul.contract.events import (
     WORKER_NAMESPACE,
     ClaimReply,
@@ -23,7 +24,6 @@ from haul.contract.events import (
     TerminalReply,
     WorkerHello,
 )
-
 from worker.samples import Sample
 
 log = structlog.get_logger(__name__)
@@ -77,6 +77,10 @@ class GatewayLink:
 
     def close(self) -> None:
         self._client.disconnect()
+
+    def wait(self) -> None:
+        """Block while the client is connected or reconnecting."""
+        self._client.wait()
 
     def _on_connect(self) -> None:
         self._client.emit("hello", self._hello.wire(), namespace=WORKER_NAMESPACE)

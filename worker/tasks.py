@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
 
+from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
 from worker.aria2d import Aria2Daemon, Aria2Unavailable
 from worker.engines.aria2 import Aria2Engine, probe
 from worker.engines.base import Downloaded, DownloadFailed, Engine, StopRequested

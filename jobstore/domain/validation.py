@@ -30,7 +30,6 @@ from haul.contract.limits import (
     SHA256_PATTERN,
 )
 from haul.contract.urls import UrlRefused, check_url
-
 from jobstore.domain.errors import InvalidInput
 from jobstore.domain.model import FileResult, JobMeta, JobStage, ProgressReport
 

@@ -8,8 +8,8 @@ from enum import Enum
 from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from haul.jobstore.v1 import jobstore_pb2 as pb
 
+from haul.jobstore.v1 import jobstore_pb2 as pb
 from jobstore.domain import validation
 from jobstore.domain.changes import ChangeKind, JobChange
 from jobstore.domain.errors import InvalidInput

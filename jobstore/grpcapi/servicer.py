@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeAlias
 
 import grpc
+
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-
 from jobstore import service
 from jobstore.adapters.changefeed import ChangeHub
 from jobstore.domain import validation

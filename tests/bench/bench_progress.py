@@ -31,8 +31,8 @@ import aiohttp
 import asyncpg
 import grpc
 import psutil
-from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.bench import browser
 from tests.bench.load import CALL_TIMEOUT, BatchedPath, NaivePath
 from tests.bench.report import PhaseResult, render, summarize

@@ -24,9 +24,9 @@ from typing import Any
 
 import grpc
 import socketio
+
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-
 from tests.bench.stack import WORKER_TOKEN
 
 SETUP_CONCURRENCY = 16

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import psutil
 import pytest
-from haul.contract.events import JobSpec
 
+from haul.contract.events import JobSpec
 from tests.support.media_server import LoggedRequest, MediaServer, serve
 from worker.aria2d import Aria2Daemon, Aria2Rpc, Aria2RpcError
 from worker.engines.aria2 import CONTROL_SUFFIX, OUT_NAME, Aria2Engine

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
-from haul.jobstore.v1 import jobstore_pb2 as pb
-from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from redis import Redis
 from rq import Queue
 from rq.job import Job as RqJob
 from rq.serializers import JSONSerializer
 
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.adapters.rqueue import TASK, rq_job_id
 from jobstore.server import Jobstore
 from tests.conftest import jobstore_settings, start_jobstore

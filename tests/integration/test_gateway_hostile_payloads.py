@@ -26,6 +26,10 @@ from typing import Any
 import grpc
 import pytest
 import socketio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
 from haul.contract import limits
 from haul.contract.events import (
     WORKER_NAMESPACE,
@@ -37,10 +41,6 @@ from haul.contract.events import (
 )
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
-
 from tests.conftest import Stack
 
 URL = "https://media.example/a.mp4"

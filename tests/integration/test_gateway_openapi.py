@@ -18,11 +18,11 @@ import openapi_spec_validator
 import pytest
 import requests
 import schemathesis
-from haul.jobstore.v1 import jobstore_pb2 as pb
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 
+from haul.jobstore.v1 import jobstore_pb2 as pb
 from tests.conftest import Stack
 
 # Bounded and repeatable: the same cases every run, no example database, no shrinking.

@@ -11,9 +11,9 @@ import aiohttp
 import grpc
 import pytest
 import socketio
+
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-
 from tests.conftest import Stack, gateway_settings, start_gateway
 from tests.integration.sio_clients import WORKER_TOKEN, Recorder, browser, progress, worker
 

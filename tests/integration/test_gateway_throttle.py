@@ -29,11 +29,11 @@ import grpc
 import psutil
 import pytest
 import socketio
+from prometheus_client.parser import text_string_to_metric_families
+
 from haul.contract.events import WORKER_NAMESPACE
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from prometheus_client.parser import text_string_to_metric_families
-
 from tests.integration.processes import GatewayProcess, JobstoreProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]

@@ -10,9 +10,9 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-
 from tests.conftest import TEMPLATE_DB, clone_pg_database, jobstore_settings, migrate, start_jobstore
 from tests.integration.processes import JobstoreProcess
 from tests.support.servers import PostgresServer

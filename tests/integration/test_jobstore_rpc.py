@@ -9,10 +9,10 @@ from typing import Any
 
 import grpc
 import pytest
-from haul.jobstore.v1 import jobstore_pb2 as pb
-from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from sqlalchemy import event
 
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.server import Jobstore
 from tests.conftest import jobstore_settings, start_jobstore
 

@@ -211,3 +211,12 @@ def test_a_hostile_server_name_lands_safely_inside_the_job_folder(haul: Haul) ->
     files = list((haul.data_dir / job_id).iterdir())
     assert [f.name for f in files] == [name]
     assert files[0].resolve().parent == (haul.data_dir / job_id).resolve()
+
+
+def test_an_idle_worker_pool_shows_its_tools_in_the_gateway_health(haul: Haul) -> None:
+    for _ in range(100):
+        aria2 = haul.http.get(f"{haul.base_url}/health").json()["checks"]["aria2"]
+        if aria2["workers"]:
+            break
+        time.sleep(0.1)
+    assert aria2["ok"] is True and aria2["workers"] == 1, aria2

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from haul.jobstore.v1 import jobstore_pb2 as pb
-
 from gateway.fanout import Fanout
 from gateway.metrics import GatewayMetrics
+from haul.jobstore.v1 import jobstore_pb2 as pb
 
 JOB = "8f9a3c52-5b1e-4f7a-9a0e-1c2d3e4f5a6b"
 

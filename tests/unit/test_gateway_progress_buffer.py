@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from haul.contract.events import ProgressEvent
-
 from gateway.progress import ProgressBuffer
+from haul.contract.events import ProgressEvent
 
 JOB_A = "8f9a3c52-5b1e-4f7a-9a0e-1c2d3e4f5a6b"
 JOB_B = "0b7e8f60-1c2d-4e3f-8a9b-0c1d2e3f4a5b"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from haul.contract.urls import MAX_URL_LENGTH, UrlRefused, check_url
 
 

@@ -29,7 +29,6 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from haul.contract.events import JobSpec
-
 from worker.aria2d import Aria2Daemon, Aria2RpcError, Aria2Unavailable
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
 from worker.naming import EXTENSION

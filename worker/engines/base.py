@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Protocol
 
 from haul.contract.events import JobSpec, MediaMeta
-
 from worker.samples import Sample
 
 OnSample = Callable[[Sample], None]

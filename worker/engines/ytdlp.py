@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import yt_dlp
-from haul.contract.events import JobSpec, MediaMeta
 from yt_dlp.utils import DownloadError
 
+from haul.contract.events import JobSpec, MediaMeta
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
 from worker.samples import Sample, from_ytdlp
 
