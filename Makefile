@@ -9,7 +9,7 @@ APT_PACKAGES := postgresql redis-server ffmpeg aria2
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
-.PHONY: setup system-deps test lint protos migrate run bench-progress clean
+.PHONY: setup system-deps test lint protos migrate run bench-progress bench-egress clean
 
 ## setup: create .venv and install haul with its dev tools (idempotent; reruns when pyproject.toml changes)
 setup: $(STAMP)
@@ -63,6 +63,10 @@ run: setup
 ## bench-progress: drive the progress path with simulated workers and print throughput and latency figures
 bench-progress: setup
 	$(BIN)/python -m tests.bench.bench_progress
+
+## bench-egress: measure the egress guard's relay per core and its slowdown of real downloads
+bench-egress: setup
+	$(BIN)/python -m tests.bench.bench_egress
 
 ## clean: remove the virtualenv and local runtime data
 clean:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 import structlog
@@ -39,7 +40,15 @@ class GatewayLink:
         self._token = token
         self._hello = WorkerHello(worker_id=worker_id, tools=tools)
         self._interval = interval
-        self._client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5)
+        # The link to the gateway never goes through the egress guard (which would refuse a
+        # private address), whatever proxy variables the job's environment holds.
+        gateway_host = urlsplit(url).hostname or ""
+        self._client = socketio.Client(
+            reconnection=True,
+            reconnection_delay=0.5,
+            reconnection_delay_max=5,
+            websocket_extra_options={"http_no_proxy": [gateway_host]},
+        )
         self._client.on("connect", self._on_connect, namespace=WORKER_NAMESPACE)
         self._client.on("control", self._on_control, namespace=WORKER_NAMESPACE)
         self._lock = threading.Lock()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class WorkerSettings(BaseSettings):
@@ -35,5 +35,19 @@ class WorkerSettings(BaseSettings):
     max_job_duration: float = Field(6 * 3600.0, gt=0)
     max_file_bytes: int = Field(64 * 1024**3, gt=0)
     min_free_disk_bytes: int = Field(1024**3, ge=0)
+    # The egress guard: every connection the tools make goes through a proxy that refuses
+    # loopback, private, link-local and other non-public addresses and ports other than these.
+    egress_guard: bool = True
+    # Networks the guard lets through anyway (comma-separated CIDRs; tests allow 127.0.0.0/8).
+    egress_allowed_networks: Annotated[list[str], NoDecode] = []
+    egress_allowed_ports: Annotated[list[int], NoDecode] = [80, 443]
+    egress_max_connections_per_job: int = Field(16, ge=1, le=256)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+
+    @field_validator("egress_allowed_networks", "egress_allowed_ports", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value

@@ -18,6 +18,9 @@ import structlog
 
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
 from worker.aria2d import Aria2Daemon, Aria2Unavailable
+from worker.egress.policy import EgressPolicy
+from worker.egress.proxy import EgressProxy, EgressProxyThread
+from worker.egress.tools import BYPASS_VARIABLES, PROXY_VARIABLES
 from worker.engines.aria2 import Aria2Engine, probe
 from worker.engines.base import Downloaded, DownloadFailed, Engine, StopRequested
 from worker.engines.choice import choose_engine
@@ -33,6 +36,10 @@ from worker.watchdog import Budgets, Interrupter, Watchdog
 log = structlog.get_logger(__name__)
 
 # What a watchdog stop reports: (error code, message, retryable). Budgets are final.
+EGRESS_REFUSED_MESSAGE = (
+    "the egress guard refused a connection: the URL, a redirect or a part of the media points at "
+    "an address or port a download may not reach"
+)
 STOP_OUTCOMES: dict[str, tuple[str, str, bool]] = {
     "stall": ("STALLED", "no progress from the download for too long", True),
     "size": ("SIZE_LIMIT", "the download grew past the maximum file size", False),
@@ -76,8 +83,10 @@ class JobRunner:
         on_sample(Sample("resolving", 0.0))
         # The aria2 daemon of this job (if any) is gone before finishing touches begin.
         with contextlib.ExitStack() as resources:
+            guard = self._egress(resources)
+            proxy_url = guard.url_for(self._job_id) if guard is not None else None
             try:
-                engine = self._engine(resources)
+                engine = self._engine(resources, proxy_url)
                 with watchdog, interrupter.armed():
                     downloaded = engine.run(self._spec, self.work_dir, on_sample, lambda: interrupter.reason)
             except StopRequested as stop:
@@ -85,26 +94,45 @@ class JobRunner:
             except DownloadFailed as failure:
                 if interrupter.reason is not None:  # the failure is the interruption's doing
                     return self._stopped(interrupter.reason)
+                if guard is not None and guard.proxy.stats.refused:
+                    return self._fail("EGRESS_REFUSED", EGRESS_REFUSED_MESSAGE, retryable=False)
                 return self._fail(failure.code, failure.message, failure.retryable)
             except Aria2Unavailable as exc:
                 return self._fail("ARIA2_UNAVAILABLE", str(exc), retryable=True)
         return self._finish(downloaded)
 
-    def _engine(self, resources: contextlib.ExitStack) -> Engine:
+    def _egress(self, resources: contextlib.ExitStack) -> EgressProxyThread | None:
+        """This job's egress guard: the only way its tools reach the network."""
+        settings = self._settings
+        if not settings.egress_guard:
+            return None
+        policy = EgressPolicy(settings.egress_allowed_networks, settings.egress_allowed_ports)
+        proxy = EgressProxy(policy, max_connections_per_job=settings.egress_max_connections_per_job)
+        guard = proxy.run_in_thread()
+        resources.callback(guard.stop)
+        # Tools started by yt-dlp inherit this environment, so no variable that could steer
+        # them past the guard may remain. No proxy variable is added either: yt-dlp hands its
+        # proxy to the ffmpeg it starts, and the link to the gateway must stay direct.
+        for name in (*BYPASS_VARIABLES, *PROXY_VARIABLES):
+            os.environ.pop(name, None)
+        return guard
+
+    def _engine(self, resources: contextlib.ExitStack, proxy_url: str | None) -> Engine:
         """aria2 for plain files, yt-dlp otherwise (see worker.engines.choice)."""
         spec = self._spec
         content_type = None
         if spec.type == "auto":
-            found = probe(spec.url, None)
+            found = probe(spec.url, proxy_url)
             content_type = found.content_type if found else None
         choice = choose_engine(spec.type, urlsplit(spec.url).path, content_type)
         aria2c = self._tools.aria2c
         if choice == "ytdlp" or aria2c is None:
-            return YtDlpEngine(self._tools.ffmpeg, self._settings.concurrent_fragments)
-        # One daemon per job, in the work horse: it belongs to this job alone and dies with it.
+            return YtDlpEngine(self._tools.ffmpeg, self._settings.concurrent_fragments, proxy_url)
+        # One daemon per job, in the work horse: it belongs to this job alone and dies with it,
+        # and its only way out is this job's guard (aria2 takes a proxy globally only).
         root = self._settings.tmp_dir.resolve() / ".aria2" / str(os.getpid())
         resources.callback(shutil.rmtree, root, True)
-        daemon = Aria2Daemon(aria2c, root)
+        daemon = Aria2Daemon(aria2c, root, proxy_url)
         resources.callback(daemon.stop, False)
         daemon.start()
         log.info("engine chosen", engine="aria2", content_type=content_type)

@@ -28,7 +28,8 @@ def haul(
 ) -> Iterator[Haul]:
     """Every service as a real process; `@pytest.mark.haul_env(HAUL_X="...")` sets extra settings."""
     marker = request.node.get_closest_marker("haul_env")
-    env = dict(marker.kwargs) if marker else {}
+    # The media server is on loopback, which the egress guard refuses unless told otherwise.
+    env = {"HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8", **(marker.kwargs if marker else {})}
     yield from run_haul(pg_url, redis_server.url(2), media, tmp_path, **env)
 
 
@@ -220,3 +221,26 @@ def test_an_idle_worker_pool_shows_its_tools_in_the_gateway_health(haul: Haul) -
             break
         time.sleep(0.1)
     assert aria2["ok"] is True and aria2["workers"] == 1, aria2
+
+
+@pytest.mark.haul_env(HAUL_EGRESS_ALLOWED_NETWORKS="")
+@pytest.mark.parametrize("job_type", ["video", "file", "auto"])
+def test_with_nothing_allowed_no_tool_reaches_a_loopback_address(haul: Haul, job_type: str) -> None:
+    since = haul.media.mark()
+    job_id = haul.submit(haul.media.url("/video.mp4"), job_type)
+    job = haul.wait_for(job_id)
+    assert (job["status"], job["errorCode"]) == ("failed", "EGRESS_REFUSED"), job
+    assert haul.media.requests_for("/video.mp4", since) == [], "not one request reached the origin"
+
+
+def test_a_redirect_to_a_forbidden_address_is_refused(haul: Haul) -> None:
+    forbidden = "http://169.254.169.254/latest/meta-data/"
+    job_id = haul.submit(haul.media.url(f"/redirect-to?url={forbidden}"), "video")
+    job = haul.wait_for(job_id)
+    assert (job["status"], job["errorCode"]) == ("failed", "EGRESS_REFUSED"), job
+
+
+def test_aria2_cannot_be_pointed_at_a_private_address(haul: Haul) -> None:
+    job_id = haul.submit("http://10.255.255.1:8080/secret", "file")
+    job = haul.wait_for(job_id)
+    assert (job["status"], job["errorCode"]) == ("failed", "EGRESS_REFUSED"), job

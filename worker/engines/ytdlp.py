@@ -15,6 +15,7 @@ import yt_dlp
 from yt_dlp.utils import DownloadError
 
 from haul.contract.events import JobSpec, MediaMeta
+from worker.egress.tools import check_ytdlp_options, ytdlp_options
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
 from worker.samples import Sample, from_ytdlp
 
@@ -47,9 +48,12 @@ def classify(error: DownloadError) -> DownloadFailed:
 
 
 class YtDlpEngine:
-    def __init__(self, ffmpeg_location: str | None, concurrent_fragments: int) -> None:
+    def __init__(
+        self, ffmpeg_location: str | None, concurrent_fragments: int, proxy_url: str | None = None
+    ) -> None:
         self._ffmpeg = ffmpeg_location
         self._fragments = concurrent_fragments
+        self._proxy = proxy_url
 
     def options(self, spec: JobSpec, work_dir: Path, hooks: dict[str, list[Any]]) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -70,10 +74,16 @@ class YtDlpEngine:
             "socket_timeout": 30,
             "retries": 3,
             "fragment_retries": 3,
+            # yt-dlp's own downloaders only: an external one (aria2c, ffmpeg) would escape
+            # the per-download checks, and aria2 as HLS downloader can write arbitrary files.
+            "hls_prefer_native": True,
             **hooks,
         }
         if self._ffmpeg:
             options["ffmpeg_location"] = self._ffmpeg
+        if self._proxy is not None:
+            options.update(ytdlp_options(self._proxy))
+            check_ytdlp_options(options)
         return options
 
     def run(self, spec: JobSpec, work_dir: Path, on_sample: OnSample, should_stop: StopCheck) -> Downloaded:

@@ -1,0 +1,57 @@
+"""The egress proxy on its own event loop in a thread, for the synchronous RQ work horse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from worker.egress.proxy import EgressProxy
+
+
+class EgressProxyThread:
+    """A running proxy on its own loop in a daemon thread; `stop()` ends it (also as a context manager)."""
+
+    def __init__(self, proxy: EgressProxy) -> None:
+        self.proxy = proxy
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="egress-proxy", daemon=True)
+        self._thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(proxy.start(), self._loop).result(timeout=10)
+        except BaseException:
+            self._halt()
+            raise
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def url_for(self, job_id: str) -> str:
+        return self.proxy.url_for(job_id)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        if self._loop.is_closed():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.proxy.stop(), self._loop).result(timeout=15)
+        self._halt()
+
+    def _halt(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
