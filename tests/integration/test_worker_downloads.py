@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.integration.haul_stack import Haul, run_haul
@@ -244,3 +245,23 @@ def test_aria2_cannot_be_pointed_at_a_private_address(haul: Haul) -> None:
     job_id = haul.submit("http://10.255.255.1:8080/secret", "file")
     job = haul.wait_for(job_id)
     assert (job["status"], job["errorCode"]) == ("failed", "EGRESS_REFUSED"), job
+
+
+def tool_processes(haul: Haul) -> list[str]:
+    assert haul.worker.proc is not None
+    root = psutil.Process(haul.worker.proc.pid)
+    return [p.name() for p in root.children(recursive=True) if p.name() in ("aria2c", "ffmpeg", "ffprobe")]
+
+
+def test_cancelling_a_file_job_leaves_no_tool_process_and_no_partial_files(haul: Haul) -> None:
+    haul.media.slow_rate = 1024 * 1024
+    job_id = haul.submit(haul.media.url("/slow/medium.bin"), "file")
+    haul.wait_until(job_id, lambda j: j["downloadedBytes"] > 0, within=30)
+    assert "aria2c" in tool_processes(haul), "the job's aria2 daemon runs while it downloads"
+    assert haul.http.post(f"{haul.base_url}/downloads/{job_id}/cancel").status_code == 200
+    for _ in range(40):  # within 2 s
+        if not tool_processes(haul) and not (haul.tmp_dir / job_id).exists():
+            break
+        time.sleep(0.05)
+    assert tool_processes(haul) == []
+    assert not (haul.tmp_dir / job_id).exists()
