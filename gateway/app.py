@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import openapi
+from gateway import apidocs
 from gateway.errors import error_middleware
 from gateway.fanout import Fanout
 from gateway.health import health_report, live
@@ -175,7 +175,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
     app.router.add_get("/metrics", metrics)
-    openapi.add_routes(app)
+    apidocs.add_routes(app)
     gateway.sio.attach(app)
     add_web_ui(app, settings.web_dir)
     app.on_startup.append(gateway.start)
