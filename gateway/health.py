@@ -44,10 +44,16 @@ def aria2_state(registry: WorkerRegistry) -> dict[str, Any]:
     """aria2 runs beside each worker; workers report its state in their `hello`."""
     reports = [hello.tools.get("aria2", "unknown") for hello in registry.hello.values()]
     if not reports:
-        return {"ok": None, "detail": "no worker connected to this gateway", "workers": 0}
+        return {"ok": None, "detail": "no worker connected to this gateway", "workers": 0, "tools": {}}
     healthy = sum(1 for r in reports if r.startswith("ok"))
+    # Which binaries the workers use (system or pip package), and what a missing one costs.
+    tools: dict[str, list[str]] = {}
+    for hello in registry.hello.values():
+        for name, report in hello.tools.items():
+            if report not in tools.setdefault(name, []):
+                tools[name].append(report)
     return {"ok": healthy == len(reports), "detail": f"{healthy} of {len(reports)} workers report aria2 ok",
-            "workers": len(reports)}  # fmt: skip
+            "workers": len(reports), "tools": tools}  # fmt: skip
 
 
 async def health_report(

@@ -198,6 +198,12 @@ SCHEMAS: dict[str, Schema] = {
             "ok": nullable({"type": "boolean", "description": "Null when no worker is connected."}),
             "detail": string(),
             "workers": integer("Workers connected to this gateway."),
+            "tools": {
+                "type": "object",
+                "description": "Per tool (ffmpeg, ffprobe, aria2), the distinct reports of the workers: "
+                "the binary in use and where it comes from, or what is lost without it.",
+                "additionalProperties": {"type": "array", "items": string()},
+            },
         }
     ),
     "HealthReport": obj(

@@ -11,6 +11,7 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
 from haul.logging import configure_logging
+from worker.isolation import describe_layers, hello_tools
 from worker.link import GatewayLink
 from worker.settings import WorkerSettings
 from worker.tools import find_tools
@@ -24,13 +25,12 @@ def keep_status_link(settings: WorkerSettings) -> None:
     Runs in its own process, forked before any thread exists, so the pool's own forks
     never copy a Socket.IO client's threads and locks.
     """
-    tools = find_tools().describe()
     link = GatewayLink(
         settings.gateway_url,
         settings.worker_token.get_secret_value(),
         f"{settings.worker_name}/pool",
         settings.progress_interval,
-        tools,
+        hello_tools(settings),
     )
     while True:  # the client reconnects by itself once connected; keep trying until it is
         try:
@@ -41,14 +41,32 @@ def keep_status_link(settings: WorkerSettings) -> None:
     link.wait()
 
 
+def prepare_folders(settings: WorkerSettings) -> None:
+    """Create DATA_DIR and TMP_DIR; refuse to start when a finished file could not be moved
+    from one to the other atomically (an `os.replace` across filesystems fails)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    if settings.data_dir.stat().st_dev != settings.tmp_dir.stat().st_dev:
+        raise SystemExit(
+            f"HAUL_DATA_DIR ({settings.data_dir}) and HAUL_TMP_DIR ({settings.tmp_dir}) are on different "
+            "filesystems; finished files are moved atomically, so put both on the same one"
+        )
+
+
 def main() -> None:
     settings = WorkerSettings()
     configure_logging(settings.log_format, settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    prepare_folders(settings)
     tools = find_tools()
+    egress = describe_layers(settings.egress_guard, settings.egress_namespace)
+    if settings.egress_namespace == "require" and not egress.startswith("proxy + network namespace"):
+        raise SystemExit(f"HAUL_EGRESS_NAMESPACE=require, but the egress layers are: {egress}")
     log.info(
-        "worker starting", processes=settings.worker_processes, queue=settings.queue_name, **tools.describe()
+        "worker starting",
+        processes=settings.worker_processes,
+        queue=settings.queue_name,
+        egress=egress,
+        **tools.describe(),
     )
     status = multiprocessing.get_context("fork").Process(
         target=keep_status_link, args=(settings,), name="haul-status-link", daemon=True

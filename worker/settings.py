@@ -42,6 +42,9 @@ class WorkerSettings(BaseSettings):
     egress_allowed_networks: Annotated[list[str], NoDecode] = []
     egress_allowed_ports: Annotated[list[int], NoDecode] = [80, 443]
     egress_max_connections_per_job: int = Field(16, ge=1, le=256)
+    # Defence in depth: run each job's tools in a network namespace whose only way out is the
+    # guard. "auto" where the platform allows it; "require" refuses to run jobs without it.
+    egress_namespace: Literal["auto", "require", "off"] = "auto"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 

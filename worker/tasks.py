@@ -7,24 +7,23 @@ know nothing of RQ or Socket.IO, and `JobRunner` knows nothing of RQ.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
-from worker.aria2d import Aria2Daemon, Aria2Unavailable
+from worker.download import DownloadJob, download
+from worker.egress.netns import IsolationUnavailable
 from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
-from worker.egress.tools import BYPASS_VARIABLES, PROXY_VARIABLES
-from worker.engines.aria2 import Aria2Engine, probe
-from worker.engines.base import Downloaded, DownloadFailed, Engine, StopRequested
-from worker.engines.choice import choose_engine
-from worker.engines.ytdlp import YtDlpEngine
+from worker.engines.base import Downloaded, DownloadFailed, StopRequested
+from worker.isolation import IsolatedDownload, hello_tools
 from worker.link import GatewayLink
 from worker.naming import final_path, safe_filename
 from worker.samples import Sample
@@ -58,9 +57,16 @@ def sha256_of(path: Path) -> str:
 
 class JobRunner:
     def __init__(
-        self, settings: WorkerSettings, link: GatewayLink, tools: Tools, job_id: str, spec: JobSpec
+        self,
+        settings: WorkerSettings,
+        link: GatewayLink,
+        tools: Tools,
+        job_id: str,
+        spec: JobSpec,
+        isolated: IsolatedDownload | None = None,
     ) -> None:
         self._settings = settings
+        self._isolated = isolated
         self._link = link
         self._tools = tools
         self._job_id = job_id
@@ -81,14 +87,26 @@ class JobRunner:
             self._link.progress(sample)
 
         on_sample(Sample("resolving", 0.0))
-        # The aria2 daemon of this job (if any) is gone before finishing touches begin.
+        job = DownloadJob(
+            spec=self._spec,
+            work_dir=self.work_dir,
+            tools=self._tools,
+            concurrent_fragments=self._settings.concurrent_fragments,
+            max_file_bytes=self._settings.max_file_bytes,
+            aria2_root=self._settings.tmp_dir.resolve() / ".aria2" / str(os.getpid()),
+        )
+        # The job's tools (an aria2 daemon, ffmpeg) are gone before finishing touches begin.
         with contextlib.ExitStack() as resources:
             guard = self._egress(resources)
-            proxy_url = guard.url_for(self._job_id) if guard is not None else None
             try:
-                engine = self._engine(resources, proxy_url)
                 with watchdog, interrupter.armed():
-                    downloaded = engine.run(self._spec, self.work_dir, on_sample, lambda: interrupter.reason)
+                    if guard is not None and self._isolated is not None:
+                        credentials = guard.proxy.credentials_for(self._job_id)
+                        unix_path = guard.proxy.unix_path or ""
+                        downloaded = self._isolated.run(job, unix_path, credentials, on_sample)
+                    else:
+                        proxy_url = guard.url_for(self._job_id) if guard is not None else None
+                        downloaded = download(job, proxy_url, on_sample, lambda: interrupter.reason)
             except StopRequested as stop:
                 return self._stopped(stop.action)
             except DownloadFailed as failure:
@@ -97,46 +115,26 @@ class JobRunner:
                 if guard is not None and guard.proxy.stats.refused:
                     return self._fail("EGRESS_REFUSED", EGRESS_REFUSED_MESSAGE, retryable=False)
                 return self._fail(failure.code, failure.message, failure.retryable)
-            except Aria2Unavailable as exc:
-                return self._fail("ARIA2_UNAVAILABLE", str(exc), retryable=True)
         return self._finish(downloaded)
 
     def _egress(self, resources: contextlib.ExitStack) -> EgressProxyThread | None:
-        """This job's egress guard: the only way its tools reach the network."""
+        """This job's egress guard: the only way its tools reach the network. With the tools in
+        an isolated network namespace, it also listens on a Unix socket, their only way out."""
         settings = self._settings
         if not settings.egress_guard:
             return None
+        unix_path = None
+        if self._isolated is not None:
+            folder = tempfile.mkdtemp(prefix="haul-egress-")  # short: socket paths hold 107 bytes
+            resources.callback(shutil.rmtree, folder, True)
+            unix_path = os.path.join(folder, "guard.sock")
         policy = EgressPolicy(settings.egress_allowed_networks, settings.egress_allowed_ports)
-        proxy = EgressProxy(policy, max_connections_per_job=settings.egress_max_connections_per_job)
+        proxy = EgressProxy(
+            policy, max_connections_per_job=settings.egress_max_connections_per_job, unix_path=unix_path
+        )
         guard = proxy.run_in_thread()
         resources.callback(guard.stop)
-        # Tools started by yt-dlp inherit this environment, so no variable that could steer
-        # them past the guard may remain. No proxy variable is added either: yt-dlp hands its
-        # proxy to the ffmpeg it starts, and the link to the gateway must stay direct.
-        for name in (*BYPASS_VARIABLES, *PROXY_VARIABLES):
-            os.environ.pop(name, None)
         return guard
-
-    def _engine(self, resources: contextlib.ExitStack, proxy_url: str | None) -> Engine:
-        """aria2 for plain files, yt-dlp otherwise (see worker.engines.choice)."""
-        spec = self._spec
-        content_type = None
-        if spec.type == "auto":
-            found = probe(spec.url, proxy_url)
-            content_type = found.content_type if found else None
-        choice = choose_engine(spec.type, urlsplit(spec.url).path, content_type)
-        aria2c = self._tools.aria2c
-        if choice == "ytdlp" or aria2c is None:
-            return YtDlpEngine(self._tools.ffmpeg, self._settings.concurrent_fragments, proxy_url)
-        # One daemon per job, in the work horse: it belongs to this job alone and dies with it,
-        # and its only way out is this job's guard (aria2 takes a proxy globally only).
-        root = self._settings.tmp_dir.resolve() / ".aria2" / str(os.getpid())
-        resources.callback(shutil.rmtree, root, True)
-        daemon = Aria2Daemon(aria2c, root, proxy_url)
-        resources.callback(daemon.stop, False)
-        daemon.start()
-        log.info("engine chosen", engine="aria2", content_type=content_type)
-        return Aria2Engine(daemon, max_bytes=self._settings.max_file_bytes)
 
     def _budgets(self) -> Budgets:
         settings = self._settings
@@ -204,23 +202,38 @@ class JobRunner:
         return f"failed: {code}"
 
 
+def isolated_child(settings: WorkerSettings) -> IsolatedDownload | None:
+    """The child the job's tools run in, cut off from every network but the guard's socket;
+    None where the setting or the platform does not allow it (the guard alone is then active)."""
+    if not settings.egress_guard or settings.egress_namespace == "off":
+        return None
+    child, reason = IsolatedDownload.fork()
+    if child is None:
+        log.warning("tools not isolated: the egress proxy is the only layer", reason=reason)
+        if settings.egress_namespace == "require":
+            raise IsolationUnavailable(errno.EPERM, f"HAUL_EGRESS_NAMESPACE=require, but {reason}")
+    return child
+
+
 def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
     """RQ entry point. `attempt` is the one the dispatcher expected; the claim decides."""
     settings = WorkerSettings()
     tools = find_tools()
-    link = GatewayLink(
-        settings.gateway_url,
-        settings.worker_token.get_secret_value(),
-        settings.worker_name,
-        settings.progress_interval,
-        tools.describe(),
-    )
-    link.connect()
-    try:
-        claim = link.claim(job_id)
-        if not claim.ok or claim.job is None:
-            log.info("claim refused; nothing to do", job_id=job_id, refusal=claim.refusal)
-            return f"not claimed: {claim.refusal}"
-        return JobRunner(settings, link, tools, job_id, claim.job).run()
-    finally:
-        link.close()
+    # Forked before the link starts its threads: see worker.isolation.
+    with isolated_child(settings) or contextlib.nullcontext() as isolated:
+        link = GatewayLink(
+            settings.gateway_url,
+            settings.worker_token.get_secret_value(),
+            settings.worker_name,
+            settings.progress_interval,
+            hello_tools(settings),
+        )
+        link.connect()
+        try:
+            claim = link.claim(job_id)
+            if not claim.ok or claim.job is None:
+                log.info("claim refused; nothing to do", job_id=job_id, refusal=claim.refusal)
+                return f"not claimed: {claim.refusal}"
+            return JobRunner(settings, link, tools, job_id, claim.job, isolated).run()
+        finally:
+            link.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -222,6 +223,9 @@ def test_an_idle_worker_pool_shows_its_tools_in_the_gateway_health(haul: Haul) -
             break
         time.sleep(0.1)
     assert aria2["ok"] is True and aria2["workers"] == 1, aria2
+    tools = aria2["tools"]
+    assert tools["ffmpeg"][0].startswith("ok ") and tools["ffmpeg"][0].endswith("(system)"), tools
+    assert tools["egress"] == ["proxy + network namespace"], tools
 
 
 @pytest.mark.haul_env(HAUL_EGRESS_ALLOWED_NETWORKS="")
@@ -258,6 +262,11 @@ def test_cancelling_a_file_job_leaves_no_tool_process_and_no_partial_files(haul:
     job_id = haul.submit(haul.media.url("/slow/medium.bin"), "file")
     haul.wait_until(job_id, lambda j: j["downloadedBytes"] > 0, within=30)
     assert "aria2c" in tool_processes(haul), "the job's aria2 daemon runs while it downloads"
+    assert haul.worker.proc is not None
+    pool = psutil.Process(haul.worker.proc.pid)
+    aria2c = [p for p in pool.children(recursive=True) if p.name() == "aria2c"]
+    # Defence in depth: the tools run in a network namespace of their own (worker.isolation).
+    assert os.readlink(f"/proc/{aria2c[0].pid}/ns/net") != os.readlink(f"/proc/{pool.pid}/ns/net")
     assert haul.http.post(f"{haul.base_url}/downloads/{job_id}/cancel").status_code == 200
     for _ in range(40):  # within 2 s
         if not tool_processes(haul) and not (haul.tmp_dir / job_id).exists():

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import os
 import re
 import secrets
 import socket
@@ -50,7 +51,7 @@ from worker.egress.http import (
 from worker.egress.limits import EgressStats, EgressTimeouts, JobSlots
 from worker.egress.policy import EgressPolicy
 from worker.egress.relay import Relay, RelayMode
-from worker.egress.socket_io import copy_exact, linger, read_head
+from worker.egress.socket_io import accept_forever, copy_exact, linger, read_head
 from worker.egress.thread import EgressProxyThread
 
 # EgressProxyThread, EgressStats and EgressTimeouts live in their own modules; importable from here too.
@@ -86,17 +87,20 @@ class EgressProxy:
         timeouts: EgressTimeouts | None = None,
         relay_mode: RelayMode | None = None,
         resolver: Resolver = system_resolver,
+        unix_path: str | None = None,
     ) -> None:
         self.policy = policy
         self.host, self.port = host, port
+        # Also listen here: the way in for tools in an isolated network namespace (netns.py).
+        self.unix_path = unix_path
         self.token = token or secrets.token_urlsafe(24)
         self.timeouts = timeouts or EgressTimeouts()
         self.relay_mode = relay_mode or RelayMode.default()
         self.stats = EgressStats()
         self._resolver = resolver
         self._slots = JobSlots(max_connections_per_job)
-        self._listener: socket.socket | None = None
-        self._accepting: asyncio.Task[None] | None = None
+        self._listeners: list[socket.socket] = []
+        self._accepting: list[asyncio.Task[None]] = []
         self._serving: set[asyncio.Task[None]] = set()
         self._relays: set[Relay] = set()
 
@@ -106,30 +110,48 @@ class EgressProxy:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def url_for(self, job_id: str) -> str:
-        """The proxy URL to give the tools of one job: `http://JOB_ID:TOKEN@host:port`."""
+    def credentials_for(self, job_id: str) -> str:
+        """`JOB_ID:TOKEN`: what the tools of one job present to the proxy."""
         if not JOB_ID.match(job_id):
             raise ValueError(f"job id {job_id!r} must match {JOB_ID.pattern}")
-        return self.url.replace("http://", f"http://{job_id}:{self.token}@", 1)
+        return f"{job_id}:{self.token}"
+
+    def url_for(self, job_id: str) -> str:
+        """The proxy URL to give the tools of one job: `http://JOB_ID:TOKEN@host:port`."""
+        return self.url.replace("http://", f"http://{self.credentials_for(job_id)}@", 1)
 
     async def start(self) -> None:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, self.port))
+        self._listen(listener)
+        self.port = listener.getsockname()[1]
+        if self.unix_path is not None:
+            local = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            local.bind(self.unix_path)
+            self._listen(local)
+        log.info("egress_proxy_started", url=self.url, unix=self.unix_path, relay=self.relay_mode.value)
+
+    def _listen(self, listener: socket.socket) -> None:
         listener.listen(512)
         listener.setblocking(False)
-        self._listener, self.port = listener, listener.getsockname()[1]
-        self._accepting = asyncio.create_task(self._accept(listener), name="egress-accept")
-        log.info("egress_proxy_started", url=self.url, relay=self.relay_mode.value)
+        self._listeners.append(listener)
+        self._accepting.append(
+            asyncio.create_task(accept_forever(listener, self._serve, self._serving), name="egress-accept")
+        )
 
     async def stop(self) -> None:
         """Stop accepting, end every relayed connection, and return when all are closed."""
-        if self._accepting is not None:
-            self._accepting.cancel()
-            await asyncio.wait({self._accepting})
-        if self._listener is not None:
-            self._listener.close()
+        for task in self._accepting:
+            task.cancel()
+        if self._accepting:
+            await asyncio.wait(self._accepting)
+        for listener in self._listeners:
+            listener.close()
+        if self.unix_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.unix_path)
         for relay in list(self._relays):
             relay.abort()
         for task in list(self._serving):
@@ -140,20 +162,6 @@ class EgressProxy:
     def run_in_thread(self) -> EgressProxyThread:
         """Start the proxy on its own event loop in a daemon thread (for a synchronous worker)."""
         return EgressProxyThread(self)
-
-    async def _accept(self, listener: socket.socket) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                client, _ = await loop.sock_accept(listener)
-            except OSError as exc:  # out of descriptors, say: keep serving the others
-                log.warning("egress_accept_failed", error=str(exc))
-                await asyncio.sleep(0.1)
-                continue
-            client.setblocking(False)
-            task = asyncio.create_task(self._serve(client))
-            self._serving.add(task)
-            task.add_done_callback(self._serving.discard)
 
     def _authenticate(self, head: Head) -> str:
         credentials = proxy_credentials(head)

@@ -5,10 +5,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
 
 from worker.egress.http import HEAD_END, MAX_HEAD_BYTES, bad_request
 
 LINGER_SECONDS = 2.0
+log = structlog.get_logger(__name__)
+
+
+async def accept_forever(
+    listener: socket.socket,
+    serve: Callable[[socket.socket], Coroutine[Any, Any, None]],
+    serving: set[asyncio.Task[None]],
+) -> None:
+    """Serve each connection `listener` accepts in a task of its own, kept in `serving`."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            client, _ = await loop.sock_accept(listener)
+        except OSError as exc:  # out of descriptors, say: keep serving the others
+            log.warning("accept_failed", error=str(exc))
+            await asyncio.sleep(0.1)
+            continue
+        client.setblocking(False)
+        task = asyncio.create_task(serve(client))
+        serving.add(task)
+        task.add_done_callback(serving.discard)
 
 
 async def read_head(

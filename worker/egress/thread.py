@@ -1,4 +1,5 @@
-"""The egress proxy on its own event loop in a thread, for the synchronous RQ work horse."""
+"""An asyncio service (the egress proxy, the namespace bridge) on its own event loop in a thread,
+for the synchronous RQ work horse."""
 
 from __future__ import annotations
 
@@ -6,32 +7,34 @@ import asyncio
 import contextlib
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:
     from worker.egress.proxy import EgressProxy
 
 
-class EgressProxyThread:
-    """A running proxy on its own loop in a daemon thread; `stop()` ends it (also as a context manager)."""
+class Service(Protocol):
+    async def start(self) -> None: ...
 
-    def __init__(self, proxy: EgressProxy) -> None:
-        self.proxy = proxy
+    async def stop(self) -> None: ...
+
+
+ServiceT = TypeVar("ServiceT", bound=Service)
+
+
+class LoopThread(Generic[ServiceT]):
+    """A started service on its own loop in a daemon thread; `stop()` ends it (also as a context manager)."""
+
+    def __init__(self, service: ServiceT, name: str) -> None:
+        self.service = service
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="egress-proxy", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._thread.start()
         try:
-            asyncio.run_coroutine_threadsafe(proxy.start(), self._loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(service.start(), self._loop).result(timeout=10)
         except BaseException:
             self._halt()
             raise
-
-    @property
-    def url(self) -> str:
-        return self.proxy.url
-
-    def url_for(self, job_id: str) -> str:
-        return self.proxy.url_for(job_id)
 
     @property
     def running(self) -> bool:
@@ -41,7 +44,7 @@ class EgressProxyThread:
         if self._loop.is_closed():
             return
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self.proxy.stop(), self._loop).result(timeout=15)
+            asyncio.run_coroutine_threadsafe(self.service.stop(), self._loop).result(timeout=15)
         self._halt()
 
     def _halt(self) -> None:
@@ -55,3 +58,19 @@ class EgressProxyThread:
 
     def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
+
+
+class EgressProxyThread(LoopThread["EgressProxy"]):
+    def __init__(self, proxy: EgressProxy) -> None:
+        super().__init__(proxy, "egress-proxy")
+
+    @property
+    def proxy(self) -> EgressProxy:
+        return self.service
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def url_for(self, job_id: str) -> str:
+        return self.proxy.url_for(job_id)

@@ -1,0 +1,178 @@
+"""A job's download in a child process whose network holds nothing but its own loopback.
+
+The work horse forks the child at the start of the job, before any thread of its own exists
+(a user namespace can only be entered by a single-threaded process). The child enters an
+isolated network namespace at once and waits. Once the job is claimed, the horse starts the
+job's egress proxy on a Unix socket and sends the child its download; the child points the
+tools at a loopback bridge to that socket (egress/bridge.py), runs the download, and sends back
+progress samples and then its outcome.
+
+Stops need no message: the horse's `Interrupter` kills every process under it, this child and
+its tools included, and the horse's wait for the next message ends with `StopRequested`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import time
+import traceback
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any, Self
+
+import structlog
+
+from worker.download import DownloadJob, download
+from worker.egress.bridge import UnixBridge
+from worker.egress.netns import IsolationUnavailable, enter_isolated_network, isolation_available
+from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopRequested
+from worker.settings import WorkerSettings
+from worker.tools import find_tools
+
+log = structlog.get_logger(__name__)
+EXIT_WAIT = 10.0
+PR_SET_PDEATHSIG = 1
+
+
+def never() -> str | None:
+    return None
+
+
+def describe_layers(guard: bool, namespace: str) -> str:
+    """Which egress layers protect this worker's jobs, for its start-up log and the health page."""
+    if not guard:
+        return "off: HAUL_EGRESS_GUARD=false, the tools reach any address"
+    reason = isolation_available() if namespace != "off" else "HAUL_EGRESS_NAMESPACE=off"
+    if reason is None:
+        return "proxy + network namespace"
+    return f"proxy only (no network namespace: {reason})"
+
+
+def hello_tools(settings: WorkerSettings) -> dict[str, str]:
+    """What a worker tells the gateway about its binaries and its egress layers."""
+    return {
+        **find_tools().describe(),
+        "egress": describe_layers(settings.egress_guard, settings.egress_namespace),
+    }
+
+
+def _die_with_parent() -> None:
+    """Should the work horse be killed outright, this child goes too, rather than run on."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _child(tasks: Connection, events: Connection) -> None:
+    _die_with_parent()
+    try:
+        enter_isolated_network()
+    except IsolationUnavailable as exc:
+        events.send(("unavailable", str(exc)))
+        return
+    events.send(("ready", None))
+    try:
+        task = tasks.recv()
+    except EOFError:
+        return
+    if task is None:  # the job was not claimed
+        return
+    job, unix_path, credentials = task
+    with UnixBridge(unix_path).run_in_thread() as bridge:
+        proxy_url = bridge.service.proxy_url(credentials)
+        try:
+            done = download(job, proxy_url, lambda sample: events.send(("sample", sample)), never)
+        except StopRequested as stop:
+            events.send(("stopped", stop.action))
+        except DownloadFailed as failure:
+            events.send(("failed", (failure.code, failure.message, failure.retryable)))
+        except Exception:
+            events.send(("failed", ("ENGINE_ERROR", traceback.format_exc(limit=5)[-4000:], True)))
+        else:
+            events.send(("done", done))
+
+
+class IsolatedDownload:
+    """The forked child. `fork()` gives None (and why) where the platform refuses the namespace."""
+
+    def __init__(self, pid: int, tasks: Connection, events: Connection) -> None:
+        self.pid = pid
+        self._tasks, self._events = tasks, events
+
+    @classmethod
+    def fork(cls) -> tuple[IsolatedDownload | None, str | None]:
+        task_reader, task_writer = Pipe(duplex=False)
+        event_reader, event_writer = Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which reports through the pipe
+            task_writer.close()
+            event_reader.close()
+            code = 0
+            try:
+                _child(task_reader, event_writer)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        task_reader.close()
+        event_writer.close()
+        child = cls(pid, task_writer, event_reader)
+        try:
+            kind, reason = event_reader.recv()
+        except EOFError:
+            kind, reason = "unavailable", "the isolated child exited before it was ready"
+        if kind != "ready":
+            child.close()
+            return None, str(reason)
+        return child, None
+
+    def run(self, job: DownloadJob, unix_path: str, credentials: str, on_sample: OnSample) -> Downloaded:
+        """Run the download in the child; raise what the download raised there."""
+        self._tasks.send((job, unix_path, credentials))
+        while True:
+            try:
+                kind, value = self._events.recv()
+            except EOFError:
+                raise DownloadFailed(
+                    "WORKER_CRASHED", "the download's process ended without an outcome", retryable=True
+                ) from None
+            if kind == "sample":
+                on_sample(value)
+            elif kind == "done":
+                return value  # type: ignore[no-any-return]
+            elif kind == "stopped":
+                raise StopRequested(value)
+            else:
+                code, message, retryable = value
+                raise DownloadFailed(code, message, retryable)
+
+    def close(self) -> None:
+        """Tell an idle child to leave, give a busy one a moment to stop its tools, then reap it."""
+        with contextlib.suppress(OSError):
+            self._tasks.send(None)
+        self._tasks.close()
+        deadline = time.monotonic() + EXIT_WAIT
+        while time.monotonic() < deadline and not self._reaped():
+            time.sleep(0.02)
+        if not self._reaped():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+        self._events.close()
+
+    def _reaped(self) -> bool:
+        try:
+            pid, _status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        return pid != 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | Any | None) -> None:
+        self.close()
