@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from haul.logging import configure_logging
+from haul.startup import check_redis
 from jobstore.server import serve
 from jobstore.settings import JobstoreSettings
 
@@ -12,6 +13,8 @@ from jobstore.settings import JobstoreSettings
 def main() -> None:
     settings = JobstoreSettings()
     configure_logging(settings.log_format, settings.log_level)
+    if settings.redis_url:
+        check_redis(settings.redis_url)
     asyncio.run(serve(settings))
 
 

@@ -11,10 +11,11 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
 from haul.logging import configure_logging
+from haul.startup import StartupProblem, check_redis
 from worker.isolation import describe_layers, hello_tools
 from worker.link import GatewayLink
 from worker.settings import WorkerSettings
-from worker.tools import find_tools
+from worker.tools import Tools, find_tools
 
 log = structlog.get_logger(__name__)
 
@@ -47,20 +48,34 @@ def prepare_folders(settings: WorkerSettings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.tmp_dir.mkdir(parents=True, exist_ok=True)
     if settings.data_dir.stat().st_dev != settings.tmp_dir.stat().st_dev:
-        raise SystemExit(
+        raise StartupProblem(
             f"HAUL_DATA_DIR ({settings.data_dir}) and HAUL_TMP_DIR ({settings.tmp_dir}) are on different "
             "filesystems; finished files are moved atomically, so put both on the same one"
         )
+
+
+def require_binaries(tools: Tools) -> None:
+    """ffmpeg is needed to merge, remux and convert; without aria2c or ffprobe less is lost."""
+    if tools.ffmpeg is None:
+        raise StartupProblem(
+            "ffmpeg not found: install Debian's ffmpeg (make setup does, as root) "
+            "or the pip fallback with `pip install 'haul[tools]'`"
+        )
+    for name, report in tools.describe().items():
+        if report.startswith("missing"):
+            log.warning("binary missing", binary=name, consequence=report)
 
 
 def main() -> None:
     settings = WorkerSettings()
     configure_logging(settings.log_format, settings.log_level)
     prepare_folders(settings)
+    check_redis(settings.redis_url)
     tools = find_tools()
+    require_binaries(tools)
     egress = describe_layers(settings.egress_guard, settings.egress_namespace)
     if settings.egress_namespace == "require" and not egress.startswith("proxy + network namespace"):
-        raise SystemExit(f"HAUL_EGRESS_NAMESPACE=require, but the egress layers are: {egress}")
+        raise StartupProblem(f"HAUL_EGRESS_NAMESPACE=require, but the egress layers are: {egress}")
     log.info(
         "worker starting",
         processes=settings.worker_processes,

@@ -6,20 +6,25 @@ import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_WORKER_TOKEN = "dev-worker-token"
+PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "token", "password", "example"})
 
 
 class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HAUL_", extra="ignore")
 
+    # "production" refuses to start with the development worker token.
+    mode: Literal["development", "production"] = "development"
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "haul"
     # How many jobs run at once on this machine: one RQ worker process each.
     worker_processes: int = Field(3, ge=1, le=64)
     worker_name: str = socket.gethostname()
     gateway_url: str = "http://127.0.0.1:8080"
-    worker_token: SecretStr = SecretStr("dev-worker-token")
+    worker_token: SecretStr = SecretStr(DEV_WORKER_TOKEN)
     # Finished files, DATA_DIR/{jobId}/{name}; partial files, TMP_DIR/{jobId}/. Same filesystem.
     data_dir: Path = Path("var/data")
     tmp_dir: Path = Path("var/tmp")
@@ -47,6 +52,15 @@ class WorkerSettings(BaseSettings):
     egress_namespace: Literal["auto", "require", "off"] = "auto"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> WorkerSettings:
+        token = self.worker_token.get_secret_value()
+        if self.mode == "production" and (
+            token == DEV_WORKER_TOKEN or token.strip().lower() in PLACEHOLDERS or len(token) < 16
+        ):
+            raise ValueError("HAUL_WORKER_TOKEN must be a real secret of 16+ characters in production mode")
+        return self
 
     @field_validator("egress_allowed_networks", "egress_allowed_ports", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from haul.startup import StartupProblem
 from worker.__main__ import prepare_folders
 from worker.settings import WorkerSettings
 
@@ -27,7 +28,7 @@ def test_folders_on_different_filesystems_stop_the_start_with_a_clear_message(tm
     other = SHM / f"haul-test-{os.getpid()}"
     try:
         settings = WorkerSettings(data_dir=tmp_path / "data", tmp_dir=other)
-        with pytest.raises(SystemExit, match="different filesystems"):
+        with pytest.raises(StartupProblem, match="different filesystems"):
             prepare_folders(settings)
     finally:
         other.rmdir()
