@@ -57,7 +57,7 @@ def download(
     choice = choose_engine(spec.type, urlsplit(spec.url).path, content_type)
     aria2c = job.tools.aria2c
     if choice == "ytdlp" or aria2c is None:
-        engine = YtDlpEngine(job.tools.ffmpeg, job.concurrent_fragments, proxy_url)
+        engine = YtDlpEngine(job.tools.ffmpeg, job.concurrent_fragments, proxy_url, job.tools.ffprobe)
         return engine.run(spec, job.work_dir, on_sample, should_stop)
     # One daemon per job, beside its tools: it belongs to this job alone and dies with it, and
     # its only way out is this job's guard (aria2 takes a proxy globally only).

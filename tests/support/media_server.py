@@ -226,7 +226,12 @@ class MediaServer:
 
 def serve(folder: Path) -> Iterator[MediaServer]:
     """Make the media in `folder` and serve it until the generator is closed."""
-    server = MediaServer(make_media(folder))
+    yield from serve_files(make_media(folder))
+
+
+def serve_files(files: MediaFiles) -> Iterator[MediaServer]:
+    """Serve media already in place until the generator is closed."""
+    server = MediaServer(files)
     server.start()
     try:
         yield server

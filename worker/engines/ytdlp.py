@@ -1,8 +1,13 @@
-"""yt-dlp for sites, HLS and DASH, with ffmpeg merging and extracting audio.
+"""yt-dlp for sites, HLS and DASH, with ffmpeg merging; audio is converted afterwards.
 
 The engine writes into the job's own temporary folder under a fixed name, so a later
 attempt finds and resumes the `.part` file; the final, safe name is chosen afterwards.
 Only whitelisted options reach yt-dlp; the URL is passed as data, never as a command line.
+
+An audio job downloads the best audio as it is, then `AudioConverter` turns it into the
+requested format with an ffmpeg the worker runs itself, so conversion reports progress and
+stops when asked. A pause during conversion keeps the download, and the next attempt only
+converts again.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ from yt_dlp.utils import DownloadError
 from haul.contract.events import JobSpec, MediaMeta
 from worker.egress.tools import check_ytdlp_options, ytdlp_options
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
+from worker.engines.ffmpeg import AudioConverter
 from worker.samples import Sample, from_ytdlp
+from worker.tools import find_tools
 
 HTTP_STATUS = re.compile(r"HTTP Error (\d{3})")
+DEFAULT_AUDIO_FORMAT = "m4a"
+FFMPEG_MISSING_MESSAGE = "audio jobs need ffmpeg to convert the download, and this worker has none"
 
 
 def format_selector(spec: JobSpec) -> str:
@@ -27,12 +36,6 @@ def format_selector(spec: JobSpec) -> str:
         return "bestaudio/best"
     height = f"[height<={spec.max_height}]" if spec.max_height else ""
     return f"bestvideo{height}+bestaudio/best{height}/best"
-
-
-def postprocessors(spec: JobSpec) -> list[dict[str, Any]]:
-    if spec.type == "audio":
-        return [{"key": "FFmpegExtractAudio", "preferredcodec": spec.audio_format or "m4a"}]
-    return []
 
 
 def classify(error: DownloadError) -> DownloadFailed:
@@ -49,18 +52,24 @@ def classify(error: DownloadError) -> DownloadFailed:
 
 class YtDlpEngine:
     def __init__(
-        self, ffmpeg_location: str | None, concurrent_fragments: int, proxy_url: str | None = None
+        self,
+        ffmpeg_location: str | None,
+        concurrent_fragments: int,
+        proxy_url: str | None = None,
+        ffprobe_location: str | None = None,
     ) -> None:
         self._ffmpeg = ffmpeg_location
         self._fragments = concurrent_fragments
         self._proxy = proxy_url
+        # Only lets a conversion copy a stream that already has the target codec; without
+        # one given, the worker's own (if any).
+        self._ffprobe = ffprobe_location
 
     def options(self, spec: JobSpec, work_dir: Path, hooks: dict[str, list[Any]]) -> dict[str, Any]:
         options: dict[str, Any] = {
             "outtmpl": {"default": "media.%(ext)s"},
             "paths": {"home": str(work_dir), "temp": str(work_dir)},
             "format": format_selector(spec),
-            "postprocessors": postprocessors(spec),
             "merge_output_format": spec.video_container or "mp4",
             "noplaylist": True,
             "quiet": True,
@@ -87,6 +96,9 @@ class YtDlpEngine:
         return options
 
     def run(self, spec: JobSpec, work_dir: Path, on_sample: OnSample, should_stop: StopCheck) -> Downloaded:
+        if spec.type == "audio" and self._ffmpeg is None:  # say so before downloading anything
+            raise DownloadFailed("FFMPEG_MISSING", FFMPEG_MISSING_MESSAGE, retryable=False)
+
         def progress_hook(hook: dict[str, Any]) -> None:
             action = should_stop()
             if action is not None:
@@ -101,7 +113,8 @@ class YtDlpEngine:
                 raise StopRequested(action)
             if hook.get("status") == "started":
                 stage = "merging" if hook.get("postprocessor") == "Merger" else "postprocessing"
-                on_sample(Sample(stage, 100.0))
+                # For audio, yt-dlp's own steps (fixups, moving the file) come before the conversion.
+                on_sample(Sample(stage, 0.0 if spec.type == "audio" else 100.0))
 
         hooks = {"progress_hooks": [progress_hook], "postprocessor_hooks": [postprocessor_hook]}
         try:
@@ -124,4 +137,19 @@ class YtDlpEngine:
             extractor=str(info.get("extractor_key") or info.get("extractor") or "")[:256],
             thumbnail=str(info.get("thumbnail") or "")[:4096],
         )
+        if spec.type == "audio":
+            path = self._convert(path, spec, meta.duration, on_sample, should_stop)
         return Downloaded(path, meta.title or "download", path.suffix.lstrip("."), meta)
+
+    def _convert(
+        self, source: Path, spec: JobSpec, duration: float, on_sample: OnSample, should_stop: StopCheck
+    ) -> Path:
+        """The requested audio format, from the download; the download itself is removed after."""
+        assert self._ffmpeg is not None  # checked before downloading
+        ffprobe = self._ffprobe or find_tools().ffprobe
+        converter = AudioConverter(self._ffmpeg, ffprobe)
+        output = converter.convert(
+            source, spec.audio_format or DEFAULT_AUDIO_FORMAT, duration or None, on_sample, should_stop
+        )
+        source.unlink(missing_ok=True)
+        return output
