@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import time
+from typing import Any
 
 import structlog
 import yt_dlp  # noqa: F401 - imported before the fork, so each job starts without paying for it
@@ -18,6 +21,32 @@ from worker.settings import WorkerSettings
 from worker.tools import Tools, find_tools
 
 log = structlog.get_logger(__name__)
+
+
+class PromptStopPool(WorkerPool):
+    """A pool that stops running jobs instead of waiting for them: downloads can take hours.
+
+    RQ's pool asks its workers for a warm shutdown, which waits for the current job, and a
+    worker ignores a second signal within a second of the first. So a second later, workers
+    still busy get SIGTERM, a cold shutdown: RQ kills the work horse's process group (the job's
+    isolated child and its tools with it). Partial files stay; the job resumes from them
+    (requeued by jobstore's reaper, or at once by `make run`'s next start)."""
+
+    COLD_AFTER_SECONDS = 1.2
+
+    def request_stop(self, signum: Any = None, frame: Any = None) -> None:
+        self._stop_requested_at = time.monotonic()
+        self._cold_sent = False
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def all_workers_have_stopped(self) -> bool:
+        stopped = bool(super().all_workers_have_stopped())
+        late = time.monotonic() - getattr(self, "_stop_requested_at", time.monotonic())
+        if not stopped and not self._cold_sent and late > self.COLD_AFTER_SECONDS:
+            self._cold_sent = True
+            for worker in list(self.worker_dict.values()):
+                self.stop_worker(worker, signal.SIGTERM)
+        return stopped
 
 
 def keep_status_link(settings: WorkerSettings) -> None:
@@ -87,7 +116,7 @@ def main() -> None:
         target=keep_status_link, args=(settings,), name="haul-status-link", daemon=True
     )
     status.start()
-    pool = WorkerPool(
+    pool = PromptStopPool(
         [settings.queue_name],
         connection=Redis.from_url(settings.redis_url),
         num_workers=settings.worker_processes,

@@ -81,6 +81,7 @@ def _child(tasks: Connection, events: Connection) -> None:
     if task is None:  # the job was not claimed
         return
     job, unix_path, credentials = task
+    structlog.contextvars.bind_contextvars(job_id=job.work_dir.name, isolated=True)  # TMP_DIR/{jobId}
     with UnixBridge(unix_path).run_in_thread() as bridge:
         proxy_url = bridge.service.proxy_url(credentials)
         try:

@@ -84,6 +84,8 @@ class JobRunner:
 
         def on_sample(sample: Sample) -> None:
             watchdog.touch(sample)
+            if structlog.contextvars.get_contextvars().get("stage") != sample.stage:
+                structlog.contextvars.bind_contextvars(stage=sample.stage)  # on every log line after
             self._link.progress(sample)
 
         on_sample(Sample("resolving", 0.0))

@@ -6,8 +6,9 @@ An aiohttp origin on 127.0.0.2 (a separate process) serves a file of `--size-mb`
 separate processes too (curl, aria2c, else a Python reader), so the CPU time of this process is the
 proxy's own (`time.process_time` covers all its threads). For each relay mode it prints:
 - the relay through a CONNECT tunnel and through plain HTTP: wall MB/s and MB per CPU-second;
-- then, with the default mode, each downloader with and without the guard, in the same run,
-  and the time the guard adds to a small request on a new connection.
+- then, with the default mode, each downloader with and without the guard, and with the guard
+  from inside an isolated network namespace (through the bridge, as the worker runs its tools),
+  in the same run, and the time the guard adds to a small request on a new connection.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import structlog
 
+from worker.egress.bridge import UnixBridge
+from worker.egress.netns import enter_isolated_network, isolation_available
 from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy
 from worker.egress.relay import RelayMode
@@ -118,6 +121,30 @@ def relay_figures(
               f"{size / MB / max(cpu, 1e-6):7.0f} MB per proxy CPU-second   ({cpu * 1000:.0f} ms CPU)")  # fmt: skip
 
 
+def timed_isolated(command: list[str], handle: EgressProxyThread, direct_proxy: str | None) -> float:
+    """Wall seconds of `command` run as the worker runs its tools: in an isolated network namespace,
+    its proxy setting replaced by the loopback bridge to the guard's Unix socket."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports its time through the pipe
+        os.close(read)
+        seconds = -1.0
+        try:
+            enter_isolated_network()
+            with UnixBridge(handle.proxy.unix_path or "").run_in_thread() as bridge:
+                proxy = bridge.service.proxy_url(handle.proxy.credentials_for("bench"))
+                isolated = [arg.replace(direct_proxy, proxy) if direct_proxy else arg for arg in command]
+                seconds = timed(isolated, tool_environment(os.environ, proxy))[0]
+        finally:
+            os.write(write, str(seconds).encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as source:
+        seconds = float(source.read() or -1)
+    os.waitpid(pid, 0)
+    return seconds
+
+
 def download_figures(handle: EgressProxyThread, url: str, size: int, rounds: int, folder: Path) -> None:
     proxy = handle.url_for("bench")
     env_direct = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -131,14 +158,20 @@ def download_figures(handle: EgressProxyThread, url: str, size: int, rounds: int
         clients.append(("python", lambda p, t: python_reader(url, p, t)))
     for name, build in clients:
         for tunnel in (False, True):
-            direct, guarded = [], []
-            for _ in range(rounds):  # interleaved, so that both see the same machine
+            direct, guarded, isolated = [], [], []
+            for _ in range(rounds):  # interleaved, so that all see the same machine
                 direct.append(timed(build(None, tunnel), env_direct)[0])
                 guarded.append(timed(build(proxy, tunnel), env_proxied)[0])
+                if isolation_available() is None:
+                    isolated.append(timed_isolated(build(proxy, tunnel), handle, proxy))
             d, g = statistics.median(direct), statistics.median(guarded)
             via = "CONNECT" if tunnel else "plain"
             print(f"  {name:7} {via:8} direct {d:6.3f} s ({size / MB / d:5.0f} MB/s)   guarded {g:6.3f} s "
                   f"({size / MB / g:5.0f} MB/s)   slowdown {100 * (g / d - 1):+5.1f} %")  # fmt: skip
+            if isolated:
+                i = statistics.median(isolated)
+                print(f"  {'':16} guarded + network namespace {i:6.3f} s ({size / MB / i:5.0f} MB/s)   "
+                      f"slowdown {100 * (i / d - 1):+5.1f} %")  # fmt: skip
 
 
 SMALL_REQUESTS = 300
@@ -210,7 +243,8 @@ def main() -> None:
                 with EgressProxy(policy, relay_mode=mode).run_in_thread() as handle:
                     relay_figures(handle, url, size, args.rounds, client)
             print(f"real downloads with and without the guard (relay mode {RelayMode.default().value}):")
-            with EgressProxy(EgressPolicy([f"{ORIGIN_HOST}/32"])).run_in_thread() as handle:
+            guard = EgressProxy(EgressPolicy([f"{ORIGIN_HOST}/32"]), unix_path=f"{tmp}/guard.sock")
+            with guard.run_in_thread() as handle:
                 download_figures(handle, url, size, args.rounds, folder)
                 small_request_figures(handle, port, args.rounds)
         finally:
