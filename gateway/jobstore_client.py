@@ -18,7 +18,7 @@ from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 
 SERVICE = "haul.jobstore.v1.JobStoreService"
 IDEMPOTENT_METHODS = (
-    "CreateJob", "GetJob", "ListJobs", "ClaimJob", "ReportProgress", "CompleteJob", "FailJob",
+    "CreateJob", "GetJob", "ListJobs", "ClaimJob", "ReportProgress", "CompleteJob", "FailJob", "GetStats",
 )  # fmt: skip
 
 SERVICE_CONFIG = json.dumps(
@@ -110,6 +110,9 @@ class JobstoreClient:
 
     async def fail(self, request: pb.FailJobRequest) -> pb.FinishJobResponse:
         return await self.stub.FailJob(request, **self._opts())
+
+    async def stats(self, days: int) -> pb.GetStatsResponse:
+        return await self.stub.GetStats(pb.GetStatsRequest(days=days), **self._opts())
 
     def watch(self) -> grpc.aio.UnaryStreamCall[pb.WatchJobsRequest, pb.JobChange]:
         """The change stream; no deadline, it lives until cancelled or broken."""

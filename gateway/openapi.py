@@ -165,6 +165,20 @@ PATHS: dict[str, dict[str, Any]] = {
             parameters=(*JOB, "Range", "IfNoneMatch"),
         ),
     },
+    "/stats": {
+        "get": op(
+            "getStats",
+            "stats",
+            "Daily figures of finished downloads",
+            {
+                "200": ok("The window's days and totals.", ref("Stats")),
+                "400": error("`days` is not a whole number in range.", "invalid_days"),
+            },
+            description="Jobs by outcome, bytes delivered, durations and retries per UTC day, from "
+            "jobstore's daily rollup; today's figures are brought up to date before answering.",
+            parameters=("Days",),
+        ),
+    },
     "/health": {
         "get": probe(
             "health",
@@ -206,6 +220,7 @@ SPEC: dict[str, Any] = {
     "tags": [
         {"name": "downloads", "description": "Queue, list and control download jobs."},
         {"name": "files", "description": "Finished files."},
+        {"name": "stats", "description": "Daily figures of finished downloads."},
         {"name": "service", "description": "Probes, metrics and this description."},
     ],
     "paths": PATHS,

@@ -63,6 +63,24 @@ def timestamp(description: str) -> Schema:
 
 
 JOB_ID = string("The job's UUID, in canonical lower-case form.", format="uuid")
+STATS_FIGURES: dict[str, Schema] = {
+    "completed": integer("Jobs that completed."),
+    "failed": integer("Jobs that failed for good (not those queued again for another attempt)."),
+    "cancelled": integer("Jobs that were cancelled."),
+    "bytesDownloaded": integer(
+        "Sum of the completed jobs' file sizes, in bytes; partial bytes of failed or cancelled jobs are not counted."
+    ),
+    "medianDurationSeconds": nullable(
+        number(
+            "Median time of the completed jobs' successful attempt (claim to completion), in seconds; "
+            "null when none completed."
+        )
+    ),
+    "p95DurationSeconds": nullable(number("95th percentile of those durations; null when none completed.")),
+    "retries": integer(
+        "Times a job was queued again after an attempt failed or stalled, or was retried by a person."
+    ),
+}
 SHA256 = string("Hex SHA-256 of the file.", pattern=f"^{limits.SHA256_PATTERN}$")
 STATUS = enum(STATUSES, "Where the job is in its life.")
 
@@ -192,6 +210,25 @@ SCHEMAS: dict[str, Schema] = {
             "downloadUrl": string("Where to fetch the bytes.", format="uri-reference"),
         }
     ),
+    "DailyStats": obj(
+        {"day": string("The UTC day.", format="date", example="2026-11-24"), **STATS_FIGURES},
+        description="One UTC day: the jobs whose `finishedAt` falls in it, and the retries made in it.",
+    ),
+    "StatsTotals": obj(
+        STATS_FIGURES,
+        description="The whole window: counts, bytes and retries add up the days; the percentiles are "
+        "over the window's completed jobs still stored (a deleted job stays in its day's figures only).",
+    ),
+    "Stats": obj(
+        {
+            "days": {
+                "type": "array",
+                "items": ref("DailyStats"),
+                "description": "One entry per day, oldest first, ending today (UTC); a day without jobs has zeros.",
+            },
+            "totals": ref("StatsTotals"),
+        }
+    ),
     "Check": obj({"ok": {"type": "boolean"}, "detail": string("The dependency's state, in words.")}),
     "Aria2Check": obj(
         {
@@ -284,6 +321,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     ),
     "Cursor": parameter(
         "cursor", "query", "The `nextCursor` of the previous page.", string(maxLength=limits.MAX_SHORT_TEXT)
+    ),
+    "Days": parameter(
+        "days",
+        "query",
+        "How many UTC days, ending today.",
+        integer(minimum=1, maximum=limits.MAX_STATS_DAYS, default=limits.DEFAULT_STATS_DAYS),
     ),
     "Range": parameter(
         "Range",

@@ -1,4 +1,5 @@
-"""jobstore's background loops: the dispatcher (which is also the reconciler) and the reaper."""
+"""jobstore's background loops: the dispatcher (which is also the reconciler), the reaper, and
+the rollup of daily figures."""
 
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ class DispatchLoop:
     seconds for all of them, which repairs whatever RQ lost."""
 
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], dispatcher: RqDispatcher, interval: float
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        dispatcher: RqDispatcher,
+        interval: float,
+        queue_depth: Callable[[int], None] | None = None,
     ) -> None:
         self._uow = uow_factory
         self._dispatcher = dispatcher
         self._interval = interval
+        # Told how many jobs wait in RQ after every pass.
+        self._queue_depth = queue_depth
         self._wake = asyncio.Event()
 
     def notice(self, changes: Sequence[JobChange]) -> None:
@@ -51,10 +58,11 @@ class DispatchLoop:
 
     async def pass_once(self) -> int:
         queued = await service.queued_jobs(self._uow())
-        if not queued:
-            return 0
         pairs = [(job.id, job.attempt + 1) for job in queued]
-        return await asyncio.to_thread(self._dispatcher.ensure_enqueued, pairs)
+        added = await asyncio.to_thread(self._dispatcher.ensure_enqueued, pairs) if pairs else 0
+        if self._queue_depth is not None:
+            self._queue_depth(await asyncio.to_thread(self._dispatcher.depth))
+        return added
 
 
 class ReapLoop:
@@ -80,3 +88,21 @@ class ReapLoop:
                 "stalled job reaped", job_id=str(job.id), status=job.status.value, attempt=job.attempt
             )
         return len(reaped)
+
+
+class StatsLoop:
+    """Keep the daily figures current: recompute today, and the days jobs finished on since the
+    last pass, every `interval` seconds. The first pass runs at once (and, on a database that
+    has never been rolled up, fills in every day since the first job finished)."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], interval: float) -> None:
+        self._uow = uow_factory
+        self._interval = interval
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await service.roll_up_stats(self._uow())
+            except Exception as exc:
+                log.warning("stats rollup failed", error=str(exc))
+            await asyncio.sleep(self._interval)

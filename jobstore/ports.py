@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from jobstore.domain.model import Job, JobStatus, StatusChange
+from jobstore.domain.stats import DailyStats, StatsFigures
 
 # Keyset position for listing: (created_at, id) of the last job on the previous page.
 ListCursor = tuple[datetime, uuid.UUID]
@@ -43,11 +44,36 @@ class JobRepository(Protocol):
     async def queued(self, limit: int) -> list[Job]: ...
 
 
+class StatsRepository(Protocol):
+    """The daily figures (the `metrics` table) and the reads of jobs and history behind them."""
+
+    async def last_rollup(self) -> datetime | None:
+        """When the most recently computed day was computed; None before the first rollup."""
+
+    async def first_activity(self) -> datetime | None:
+        """When the first stored job finished or was first retried; None when none has."""
+
+    async def compute(self, start: datetime, end: datetime) -> StatsFigures:
+        """The figures of the span [start, end), from the jobs table and the jobs' history."""
+
+    async def duration_percentiles(self, start: datetime, end: datetime) -> tuple[float | None, float | None]:
+        """Median and 95th percentile of the durations of jobs completed in [start, end)."""
+
+    async def store(self, days: Sequence[DailyStats], computed_at: datetime) -> None:
+        """Insert or replace the rows of these days."""
+
+    async def stored(self, first: date, last: date) -> list[DailyStats]:
+        """The stored rows of the days from first to last, oldest first; days without a row are absent."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls back."""
 
     @property
     def jobs(self) -> JobRepository: ...
+
+    @property
+    def stats(self) -> StatsRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -15,13 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
+from jobstore import service
 from jobstore.adapters.changefeed import ChangeFeed, ChangeHub, LocalChangeFeed, PostgresChangeFeed
 from jobstore.adapters.db import asyncpg_dsn, create_engine, is_sqlite
 from jobstore.adapters.rqueue import RqDispatcher
 from jobstore.adapters.uow import SqlUnitOfWork
 from jobstore.grpcapi.auth import ServiceTokenInterceptor
 from jobstore.grpcapi.servicer import JobStoreServicer
-from jobstore.loops import DispatchLoop, ReapLoop
+from jobstore.loops import DispatchLoop, ReapLoop, StatsLoop
+from jobstore.metrics import JobstoreMetrics, MetricsServer
 from jobstore.settings import JobstoreSettings
 
 log = structlog.get_logger(__name__)
@@ -40,21 +42,35 @@ class Jobstore:
     server: grpc.aio.Server
     health: health.aio.HealthServicer
     dispatcher: RqDispatcher | None
+    metrics: JobstoreMetrics
     port: int = 0
+    # Where /metrics is served; 0 when HAUL_JOBSTORE_METRICS_LISTEN is empty.
+    metrics_port: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics_server: MetricsServer | None = None
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.feed)
+        return SqlUnitOfWork(self.engine, self.feed, self.metrics)
 
     async def start(self) -> None:
+        if self.settings.jobstore_metrics_listen:
+            self._serve_metrics(self.settings.jobstore_metrics_listen)
         if isinstance(self.feed, PostgresChangeFeed):
             self.tasks.append(asyncio.create_task(self.feed.run(), name="change-feed"))
         s = self.settings
+        if s.requeue_running_at_start:
+            for job in await service.requeue_interrupted(self.unit_of_work()):
+                log.info("interrupted job queued again", job_id=str(job.id), attempt=job.attempt)
         self.tasks.append(
             asyncio.create_task(ReapLoop(self.unit_of_work, s.stall_timeout, s.reap_interval).run())
         )
+        self.tasks.append(
+            asyncio.create_task(StatsLoop(self.unit_of_work, s.metrics_interval).run(), name="stats-rollup")
+        )
         if self.dispatcher is not None:
-            dispatch = DispatchLoop(self.unit_of_work, self.dispatcher, s.dispatch_interval)
+            dispatch = DispatchLoop(
+                self.unit_of_work, self.dispatcher, s.dispatch_interval, self.metrics.queue_depth.set
+            )
             self.hub.listeners.append(dispatch.notice)
             self.tasks.append(asyncio.create_task(dispatch.run(), name="dispatcher"))
         else:
@@ -63,8 +79,23 @@ class Jobstore:
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         log.info(
-            "jobstore serving", listen=s.jobstore_listen, port=self.port, database=_redacted(s.database_url)
+            "jobstore serving",
+            listen=s.jobstore_listen,
+            port=self.port,
+            metrics_port=self.metrics_port or None,
+            database=_redacted(s.database_url),
         )
+
+    def _serve_metrics(self, listen: str) -> None:
+        """Serve /metrics, or say loudly why not: a taken metrics port must not keep the only
+        writer to the database from serving (Prometheus reports the target as down)."""
+        server = MetricsServer(self.metrics.registry)
+        try:
+            self.metrics_port = server.start(listen)
+        except OSError as exc:
+            log.error("Prometheus metrics not served", listen=listen, error=str(exc))
+            return
+        self.metrics_server = server
 
     async def stop(self) -> None:
         """Graceful: report NOT_SERVING, end watch streams, let RPCs finish, then let go of the DB."""
@@ -81,6 +112,8 @@ class Jobstore:
         if isinstance(self.feed, PostgresChangeFeed):
             await self.feed.engine.dispose()
         await self.engine.dispose()
+        if self.metrics_server is not None:
+            await asyncio.to_thread(self.metrics_server.stop)  # waits up to half a second
         log.info("jobstore stopped")
 
 
@@ -105,9 +138,10 @@ def build(settings: JobstoreSettings) -> Jobstore:
             settings.redis_url, settings.queue_name, settings.job_timeout, claim_grace=60.0
         )
     health_servicer = health.aio.HealthServicer()
-    app = Jobstore(settings, engine, hub, feed, server, health_servicer, dispatcher)
+    metrics = JobstoreMetrics()
+    app = Jobstore(settings, engine, hub, feed, server, health_servicer, dispatcher, metrics)
     pb_grpc.add_JobStoreServiceServicer_to_server(
-        JobStoreServicer(app.unit_of_work, hub, settings.default_max_attempts), server
+        JobStoreServicer(app.unit_of_work, hub, settings.default_max_attempts, metrics), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

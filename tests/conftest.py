@@ -105,6 +105,8 @@ def jobstore_settings(database_url: str, **overrides: object) -> JobstoreSetting
     values: dict[str, object] = {
         "database_url": database_url,
         "jobstore_listen": "127.0.0.1:0",
+        # Off unless a test asks: "127.0.0.1:0" serves them on a free port (Jobstore.metrics_port).
+        "jobstore_metrics_listen": "",
         "redis_url": None,
         "service_token": None,
         "shutdown_grace": 1.0,

@@ -1,6 +1,7 @@
 """The job repository on SQLAlchemy Core, for PostgreSQL and SQLite alike.
 
-It records every job it writes in `changes`, which the unit of work publishes on commit.
+It records every job it writes in `changes`, which the unit of work publishes on commit, and
+what the writes amounted to (`finished`, `progress_rows`), which it reports to its observer.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ PROGRESS_COLUMNS = (
 )  # fmt: skip
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
@@ -103,11 +104,11 @@ def row_to_job(row: Mapping[Any, Any]) -> Job:
         worker_id=row["worker_id"],
         idempotency_key=row["idempotency_key"],
         request_fingerprint=row["request_fingerprint"],
-        heartbeat_at=_utc(row["heartbeat_at"]),
-        created_at=_utc(row["created_at"]) or datetime.now(UTC),
-        updated_at=_utc(row["updated_at"]) or datetime.now(UTC),
-        started_at=_utc(row["started_at"]),
-        finished_at=_utc(row["finished_at"]),
+        heartbeat_at=as_utc(row["heartbeat_at"]),
+        created_at=as_utc(row["created_at"]) or datetime.now(UTC),
+        updated_at=as_utc(row["updated_at"]) or datetime.now(UTC),
+        started_at=as_utc(row["started_at"]),
+        finished_at=as_utc(row["finished_at"]),
     )
 
 
@@ -115,6 +116,11 @@ class SqlJobRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self.changes: list[JobChange] = []
+        # The terminal statuses jobs reached, the bytes of the files completed jobs delivered,
+        # and the rows the progress path wrote.
+        self.finished: list[JobStatus] = []
+        self.completed_bytes = 0
+        self.progress_rows = 0
 
     async def add(self, job: Job) -> None:
         try:
@@ -185,6 +191,7 @@ class SqlJobRepository:
             params.append(values)
             self.changes.append(JobChange(ChangeKind.UPSERTED, job))
         await self._conn.execute(statement, params)
+        self.progress_rows += len(params)
 
     async def delete(self, job: Job) -> None:
         await self._conn.execute(job_events.delete().where(job_events.c.job_id == job.id))
@@ -196,7 +203,7 @@ class SqlJobRepository:
         rows = await self._conn.execute(query)
         return [
             StatusChange(
-                at=_utc(row["at"]) or datetime.now(UTC),
+                at=as_utc(row["at"]) or datetime.now(UTC),
                 from_status=JobStatus(row["from_status"]) if row["from_status"] else None,
                 to_status=JobStatus(row["to_status"]),
                 actor=row["actor"],
@@ -227,6 +234,9 @@ class SqlJobRepository:
     async def _append_events(self, job: Job) -> None:
         if not job.new_events:
             return
+        self.finished.extend(e.to_status for e in job.new_events if e.to_status.terminal)
+        if any(e.to_status is JobStatus.COMPLETED for e in job.new_events):
+            self.completed_bytes += job.size
         await self._conn.execute(
             job_events.insert(),
             [

@@ -59,3 +59,19 @@ job_events = sa.Table(
     sa.Column("actor", sa.String(300), nullable=False),
     sa.Column("reason", sa.Text(), nullable=False),
 )
+
+# Daily figures of finished jobs (jobstore.domain.stats), one row per UTC day, upserted by the rollup.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("completed", sa.Integer(), nullable=False),
+    sa.Column("failed", sa.Integer(), nullable=False),
+    sa.Column("cancelled", sa.Integer(), nullable=False),
+    sa.Column("bytes_downloaded", sa.BigInteger(), nullable=False),
+    sa.Column("median_duration_seconds", sa.Float(), nullable=True),
+    sa.Column("p95_duration_seconds", sa.Float(), nullable=True),
+    sa.Column("retries", sa.Integer(), nullable=False),
+    # When the row was last recomputed; the latest one tells the next rollup where to resume.
+    sa.Column("computed_at", Timestamp, nullable=False),
+)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -13,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jobstore.adapters.changefeed import ChangeFeed
 from jobstore.adapters.repository import SqlJobRepository
+from jobstore.adapters.stats import SqlStatsRepository
 from jobstore.domain.errors import StoreUnavailable
+from jobstore.domain.model import JobStatus
 
 # Errors meaning "the server is not there (yet)": refused, reset, starting up, shutting down.
 UNREACHABLE = (
@@ -41,12 +44,20 @@ def is_connection_error(exc: BaseException) -> bool:
     return False
 
 
+class CommitObserver(Protocol):
+    """Told what each committed transaction wrote (jobstore's Prometheus metrics)."""
+
+    def committed(self, finished: Sequence[JobStatus], completed_bytes: int, progress_rows: int) -> None: ...
+
+
 class SqlUnitOfWork:
     jobs: SqlJobRepository
+    stats: SqlStatsRepository
 
-    def __init__(self, engine: AsyncEngine, feed: ChangeFeed) -> None:
+    def __init__(self, engine: AsyncEngine, feed: ChangeFeed, observer: CommitObserver | None = None) -> None:
         self._engine = engine
         self._feed = feed
+        self._observer = observer
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -59,6 +70,7 @@ class SqlUnitOfWork:
                 raise StoreUnavailable("the database is unavailable") from exc
             raise
         self.jobs = SqlJobRepository(self._conn)
+        self.stats = SqlStatsRepository(self._conn)
         return self
 
     async def commit(self) -> None:
@@ -68,6 +80,9 @@ class SqlUnitOfWork:
         await self._conn.commit()
         self.jobs.changes.clear()
         self._feed.after_commit(changes)
+        if self._observer is not None:
+            self._observer.committed(self.jobs.finished, self.jobs.completed_bytes, self.jobs.progress_rows)
+        self.jobs.finished, self.jobs.completed_bytes, self.jobs.progress_rows = [], 0, 0
 
     async def __aexit__(
         self,

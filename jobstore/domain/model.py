@@ -320,6 +320,13 @@ class Job:
         self._fail_or_requeue(code, message, retryable, now, actor)
         return None
 
+    def interrupted(self, now: datetime, actor: str, reason: str) -> None:
+        """Its worker went away with the whole service (a restart of a single machine): queue it
+        again at once, without counting the attempt against the job. Partial files are kept."""
+        self._requeue(now, actor, reason)
+        self.attempt_base = min(self.attempt_base + 1, self.attempt)
+        self.speed = self.eta = None
+
     def stall(self, now: datetime, stall_seconds: float) -> None:
         """The reaper found no heartbeat for too long: treat it as a retryable failure."""
         message = f"no sign of life from the worker for {stall_seconds:g} s"

@@ -11,6 +11,7 @@ import uuid
 
 from haul.contract.limits import (
     DEFAULT_PAGE_SIZE,
+    DEFAULT_STATS_DAYS,
     ERROR_CODE_PATTERN,
     MAX_ATTEMPT,
     MAX_ATTEMPTS,
@@ -26,6 +27,7 @@ from haul.contract.limits import (
     MAX_SEQ,
     MAX_SHORT_TEXT,
     MAX_SPEED,
+    MAX_STATS_DAYS,
     MAX_TITLE,
     SHA256_PATTERN,
 )
@@ -34,8 +36,8 @@ from jobstore.domain.errors import InvalidInput
 from jobstore.domain.model import FileResult, JobMeta, JobStage, ProgressReport
 
 __all__ = [
-    "DEFAULT_PAGE_SIZE", "MAX_ATTEMPTS", "MAX_BATCH", "MAX_BYTES", "MAX_HEIGHT", "MAX_MESSAGE",
-    "MAX_PAGE_SIZE", "MAX_PATH", "MAX_REASON", "MAX_SHORT_TEXT", "MAX_TITLE",
+    "DEFAULT_PAGE_SIZE", "DEFAULT_STATS_DAYS", "MAX_ATTEMPTS", "MAX_BATCH", "MAX_BYTES", "MAX_HEIGHT",
+    "MAX_MESSAGE", "MAX_PAGE_SIZE", "MAX_PATH", "MAX_REASON", "MAX_SHORT_TEXT", "MAX_STATS_DAYS", "MAX_TITLE",
 ]  # fmt: skip
 
 ERROR_CODE = re.compile(ERROR_CODE_PATTERN)

@@ -28,6 +28,7 @@ from jobstore.domain.model import (
     StatusChange,
     VideoContainer,
 )
+from jobstore.domain.stats import DailyStats, StatsFigures
 
 E = TypeVar("E", bound=Enum)
 
@@ -166,6 +167,22 @@ def event_to_pb(event: StatusChange) -> pb.JobEvent:
 
 def change_to_pb(change: JobChange) -> pb.JobChange:
     return pb.JobChange(kind=CHANGE[change.kind], job=job_to_pb(change.job))
+
+
+def figures_to_pb(figures: StatsFigures) -> pb.StatsFigures:
+    return pb.StatsFigures(
+        completed=figures.completed,
+        failed=figures.failed,
+        cancelled=figures.cancelled,
+        bytes_downloaded=figures.bytes_downloaded,
+        median_duration_seconds=figures.median_duration_seconds,
+        p95_duration_seconds=figures.p95_duration_seconds,
+        retries=figures.retries,
+    )
+
+
+def daily_stats_to_pb(daily: DailyStats) -> pb.DailyStats:
+    return pb.DailyStats(day=daily.day.isoformat(), figures=figures_to_pb(daily.figures))
 
 
 def refusal_to_pb(refusal: Refusal | None) -> pb.Refusal:

@@ -16,6 +16,7 @@ from jobstore.domain.errors import InvalidInput
 from jobstore.domain.model import JobType
 from jobstore.grpcapi import convert
 from jobstore.grpcapi.errors import streaming, unary
+from jobstore.metrics import JobstoreMetrics
 from jobstore.ports import UnitOfWork
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -23,11 +24,16 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], hub: ChangeHub, default_max_attempts: int
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        hub: ChangeHub,
+        default_max_attempts: int,
+        metrics: JobstoreMetrics,
     ) -> None:
         self._uow = uow_factory
         self._hub = hub
         self._default_max_attempts = default_max_attempts
+        self._metrics = metrics
 
     @unary
     async def CreateJob(self, request: pb.CreateJobRequest, context: Context) -> pb.CreateJobResponse:
@@ -99,6 +105,7 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
         if len(request.updates) > validation.MAX_BATCH:
             raise InvalidInput(f"at most {validation.MAX_BATCH} updates per call")
         reports = [convert.progress_from_pb(update) for update in request.updates]
+        self._metrics.progress_batch.observe(len(reports))
         outcomes = await service.report_progress(self._uow(), reports)
         return pb.ReportProgressResponse(
             results=[
@@ -133,6 +140,15 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
             request.retryable,
         )
         return _finish_reply(outcome)
+
+    @unary
+    async def GetStats(self, request: pb.GetStatsRequest, context: Context) -> pb.GetStatsResponse:
+        days = validation.count("days", request.days, validation.MAX_STATS_DAYS)
+        report = await service.get_stats(self._uow(), days or validation.DEFAULT_STATS_DAYS)
+        return pb.GetStatsResponse(
+            days=[convert.daily_stats_to_pb(d) for d in report.days],
+            totals=convert.figures_to_pb(report.totals),
+        )
 
     @streaming
     async def WatchJobs(self, request: pb.WatchJobsRequest, context: Context) -> AsyncIterator[pb.JobChange]:

@@ -98,7 +98,15 @@ class JobstoreProcess(ServiceProcess):
     def __init__(self, database_url: str, log_path: Path, port: int | None = None, **env: str) -> None:
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
-        environment = {"HAUL_DATABASE_URL": database_url, "HAUL_JOBSTORE_LISTEN": self.address, **env}
+        # A port of its own for /metrics, so replicas on one machine do not collide on the default.
+        self.metrics_port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        environment = {
+            "HAUL_DATABASE_URL": database_url,
+            "HAUL_JOBSTORE_LISTEN": self.address,
+            "HAUL_JOBSTORE_METRICS_LISTEN": f"127.0.0.1:{self.metrics_port}",
+            **env,
+        }
         super().__init__("jobstore", environment, log_path, lambda: grpc_serving(self.address))
         if "HAUL_REDIS_URL" not in env:
             self._env.pop("HAUL_REDIS_URL", None)

@@ -3,26 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
 
 from jobstore.adapters.db import create_engine
+from jobstore.adapters.repository import job_to_row
+from jobstore.adapters.tables import jobs, metrics
+from jobstore.domain.model import Job, JobOptions, JobType
 from tests.conftest import downgrade, migrate
 from tests.support.servers import PostgresServer
 
+T = TypeVar("T")
 
-def tables(url: str) -> set[str]:
-    async def read() -> set[str]:
+
+def inspect(url: str, look: Callable[[sa.Inspector], T]) -> T:
+    async def read() -> T:
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
-                return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+                return await conn.run_sync(lambda c: look(sa.inspect(c)))
         finally:
             await engine.dispose()
 
     return asyncio.run(read())
+
+
+def tables(url: str) -> set[str]:
+    return set(inspect(url, lambda i: i.get_table_names()))
+
+
+def indexes(url: str, table: str) -> set[str]:
+    return {str(index["name"]) for index in inspect(url, lambda i: i.get_indexes(table))}
+
+
+def execute(url: str, statement: Any) -> Any:
+    async def run() -> Any:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(statement)
+                return result.scalar() if result.returns_rows else None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -37,8 +66,46 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_migrations_upgrade_downgrade_and_upgrade_again(empty_database: str) -> None:
     migrate(empty_database)
-    assert {"jobs", "job_events", "alembic_version"} <= tables(empty_database)
+    assert {"jobs", "job_events", "metrics", "alembic_version"} <= tables(empty_database)
     downgrade(empty_database)
     assert tables(empty_database) <= {"alembic_version"}
     migrate(empty_database)
-    assert {"jobs", "job_events"} <= tables(empty_database)
+    assert {"jobs", "job_events", "metrics"} <= tables(empty_database)
+
+
+def test_0002_adds_the_metrics_table_and_its_indexes_and_downgrades_keeping_the_jobs(
+    empty_database: str,
+) -> None:
+    migrate(empty_database, "0001")
+    now = datetime.now(UTC)
+    execute(
+        empty_database,
+        jobs.insert().values(
+            job_to_row(Job.create("https://a.example/x", JobType.AUTO, JobOptions(), 3, now))
+        ),
+    )
+    assert "metrics" not in tables(empty_database)
+
+    migrate(empty_database, "0002")
+    columns = inspect(empty_database, lambda i: [c["name"] for c in i.get_columns("metrics")])
+    assert columns == [c.name for c in metrics.columns]
+    assert "ix_jobs_status_finished" in indexes(empty_database, "jobs")
+    assert "ix_job_events_to_status_at" in indexes(empty_database, "job_events")
+    day = {
+        "day": now.date(),
+        "completed": 1,
+        "failed": 0,
+        "cancelled": 0,
+        "bytes_downloaded": 5,
+        "retries": 0,
+    }
+    execute(empty_database, metrics.insert().values(**day, computed_at=now))
+
+    downgrade(empty_database, "0001")
+    assert "metrics" not in tables(empty_database)
+    assert "ix_jobs_status_finished" not in indexes(empty_database, "jobs")
+    assert "ix_job_events_to_status_at" not in indexes(empty_database, "job_events")
+    assert execute(empty_database, sa.select(sa.func.count()).select_from(jobs)) == 1
+
+    migrate(empty_database)
+    assert execute(empty_database, sa.select(sa.func.count()).select_from(metrics)) == 0

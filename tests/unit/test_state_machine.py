@@ -161,6 +161,20 @@ def test_stall_requeues_then_fails_with_stalled_code() -> None:
     assert job.status is JobStatus.FAILED and job.error_code == "STALLED"
 
 
+def test_an_interrupted_attempt_is_queued_again_without_counting_and_keeps_its_progress() -> None:
+    job = new_job(max_attempts=2)
+    job.claim("w", T0)
+    assert job.apply_progress(report(job, 1, progress=40.0), T0) is None
+    job.interrupted(T0, "startup", "restarted")
+    assert job.status is JobStatus.QUEUED and job.attempts_left == 2 and job.progress == 40.0
+    job.claim("w", T0)
+    assert job.attempt == 2, "the fencing token still rises"
+    job.stall(T0, 60)
+    job.claim("w", T0)
+    job.stall(T0, 60)
+    assert job.status is JobStatus.FAILED, "real failures still count"
+
+
 def test_retry_opens_a_fresh_window_but_the_fencing_token_keeps_rising() -> None:
     job = new_job(max_attempts=1)
     job.claim("w", T0)

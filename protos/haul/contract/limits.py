@@ -15,6 +15,9 @@ MAX_BATCH = 5000
 MAX_SEQ = 2**62
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
+# Daily figures (GetStats, GET /stats): how many UTC days one call may ask for.
+MAX_STATS_DAYS = 366
+DEFAULT_STATS_DAYS = 7
 
 MAX_TITLE = 1024
 MAX_SHORT_TEXT = 256  # worker ids, extractor names, idempotency keys

@@ -419,3 +419,43 @@ class JobChange(_message.Message):
     kind: ChangeKind
     job: Job
     def __init__(self, kind: _Optional[_Union[ChangeKind, str]] = ..., job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
+
+class GetStatsRequest(_message.Message):
+    __slots__ = ("days",)
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    days: int
+    def __init__(self, days: _Optional[int] = ...) -> None: ...
+
+class StatsFigures(_message.Message):
+    __slots__ = ("completed", "failed", "cancelled", "bytes_downloaded", "median_duration_seconds", "p95_duration_seconds", "retries")
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DOWNLOADED_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    P95_DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    completed: int
+    failed: int
+    cancelled: int
+    bytes_downloaded: int
+    median_duration_seconds: float
+    p95_duration_seconds: float
+    retries: int
+    def __init__(self, completed: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ..., bytes_downloaded: _Optional[int] = ..., median_duration_seconds: _Optional[float] = ..., p95_duration_seconds: _Optional[float] = ..., retries: _Optional[int] = ...) -> None: ...
+
+class DailyStats(_message.Message):
+    __slots__ = ("day", "figures")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    day: str
+    figures: StatsFigures
+    def __init__(self, day: _Optional[str] = ..., figures: _Optional[_Union[StatsFigures, _Mapping]] = ...) -> None: ...
+
+class GetStatsResponse(_message.Message):
+    __slots__ = ("days", "totals")
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    days: _containers.RepeatedCompositeFieldContainer[DailyStats]
+    totals: StatsFigures
+    def __init__(self, days: _Optional[_Iterable[_Union[DailyStats, _Mapping]]] = ..., totals: _Optional[_Union[StatsFigures, _Mapping]] = ...) -> None: ...

@@ -85,6 +85,11 @@ class JobStoreServiceStub:
                 request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.WatchJobsRequest.SerializeToString,
                 response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.JobChange.FromString,
                 _registered_method=True)
+        self.GetStats = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/GetStats',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsResponse.FromString,
+                _registered_method=True)
 
 
 class JobStoreServiceServicer:
@@ -163,6 +168,14 @@ class JobStoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStats(self, request, context):
+        """Daily figures of finished jobs (UTC days), from jobstore's rollup; the days that may have
+        changed since the last rollup, today included, are recomputed before answering.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobStoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -215,6 +228,11 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     servicer.WatchJobs,
                     request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.WatchJobsRequest.FromString,
                     response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.JobChange.SerializeToString,
+            ),
+            'GetStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStats,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -488,6 +506,33 @@ class JobStoreService:
             '/haul.jobstore.v1.JobStoreService/WatchJobs',
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.WatchJobsRequest.SerializeToString,
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.JobChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/GetStats',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -58,6 +58,10 @@ class JobStoreServiceStub:
     yields one event carrying the job's state at or after that change (latest state wins).
     The stream ends with UNAVAILABLE when it can no longer promise that; resubscribe and re-read.
     """
+    GetStats: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.GetStatsRequest, _jobstore_pb2.GetStatsResponse]
+    """Daily figures of finished jobs (UTC days), from jobstore's rollup; the days that may have
+    changed since the last rollup, today included, are recomputed before answering.
+    """
 
 @_typing.type_check_only
 class JobStoreServiceAsyncStub(JobStoreServiceStub):
@@ -86,6 +90,10 @@ class JobStoreServiceAsyncStub(JobStoreServiceStub):
     """Every change to every job, as it is committed, until the client hangs up. Each change
     yields one event carrying the job's state at or after that change (latest state wins).
     The stream ends with UNAVAILABLE when it can no longer promise that; resubscribe and re-read.
+    """
+    GetStats: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.GetStatsRequest, _jobstore_pb2.GetStatsResponse]  # type: ignore[assignment]
+    """Daily figures of finished jobs (UTC days), from jobstore's rollup; the days that may have
+    changed since the last rollup, today included, are recomputed before answering.
     """
 
 class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -172,6 +180,16 @@ class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         """Every change to every job, as it is committed, until the client hangs up. Each change
         yields one event carrying the job's state at or after that change (latest state wins).
         The stream ends with UNAVAILABLE when it can no longer promise that; resubscribe and re-read.
+        """
+
+    @_abc_1.abstractmethod
+    def GetStats(
+        self,
+        request: _jobstore_pb2.GetStatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.GetStatsResponse, _abc.Awaitable[_jobstore_pb2.GetStatsResponse]]:
+        """Daily figures of finished jobs (UTC days), from jobstore's rollup; the days that may have
+        changed since the last rollup, today included, are recomputed before answering.
         """
 
 def add_JobStoreServiceServicer_to_server(servicer: JobStoreServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

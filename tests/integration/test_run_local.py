@@ -1,0 +1,134 @@
+"""`make run`'s launcher: everything on one machine, Ctrl-C leaves nothing behind, and the next
+start finds the old jobs and resumes the one that was running."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+
+from tests.support.media_server import MediaServer, serve
+from tests.support.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCHER = ROOT / "deploy" / "run_local.py"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
+    yield from serve(tmp_path_factory.mktemp("media"))
+
+
+class Launcher:
+    """deploy/run_local.py in a session of its own, as a terminal would run it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.mark = uuid.uuid4().hex
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HAUL_")},
+            "HAUL_RUN_MARK": self.mark,  # inherited by every process it starts
+            "HAUL_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'haul.db'}",
+            "HAUL_DATA_DIR": str(folder / "data"),
+            "HAUL_TMP_DIR": str(folder / "tmp"),
+            "HAUL_PORT": str(self.port),
+            "HAUL_JOBSTORE_LISTEN": f"127.0.0.1:{free_port()}",
+            "HAUL_WORKER_PROCESSES": "1",
+            "HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
+        }
+        self.log_path = folder / "run.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def output(self, since: int = 0) -> str:
+        return self.log_path.read_bytes()[since:].decode(errors="replace") if self.log_path.exists() else ""
+
+    def start(self) -> None:
+        since = len(self.output())
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(LAUNCHER)], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while f"haul is running: {self.base_url}" not in self.output(since):
+            assert self.proc.poll() is None, self.output(since)[-3000:]
+            assert time.monotonic() < deadline, self.output(since)[-3000:]
+            time.sleep(0.2)
+        deadline = time.monotonic() + 30  # the worker pool says hello to the gateway
+        while not requests.get(f"{self.base_url}/health").json()["checks"]["aria2"]["workers"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+    def ctrl_c(self) -> int:
+        """SIGINT to the whole foreground group, as a terminal sends it; the launcher's exit code."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGINT)
+        return self.proc.wait(60)
+
+    def leftovers(self) -> list[str]:
+        found = []
+        for process in psutil.process_iter(["pid", "name"]):
+            with contextlib.suppress(psutil.Error):
+                if process.environ().get("HAUL_RUN_MARK") == self.mark and process.status() != "zombie":
+                    found.append(f"{process.pid} {process.name()}")
+        return found
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return dict(requests.get(f"{self.base_url}/downloads/{job_id}").json())
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_nothing_and_the_next_start_resumes_the_running_job(
+    media: MediaServer, tmp_path: Path
+) -> None:
+    launcher = Launcher(tmp_path)
+    try:
+        launcher.start()
+        media.slow_rate = 1024 * 1024
+        response = requests.post(
+            f"{launcher.base_url}/downloads", json={"url": media.url("/slow/medium.bin"), "type": "video"}
+        )
+        job_id = response.json()["jobId"]
+        deadline = time.monotonic() + 30
+        while launcher.job(job_id)["downloadedBytes"] < 2 * 1024 * 1024:
+            assert time.monotonic() < deadline, launcher.job(job_id)
+            time.sleep(0.2)
+
+        stopped_at = time.monotonic()
+        assert launcher.ctrl_c() == 0
+        assert time.monotonic() - stopped_at < 20
+        assert launcher.leftovers() == [], "no process of haul outlives Ctrl-C"
+        saved = sum(f.stat().st_size for f in (tmp_path / "tmp" / job_id).iterdir())
+        assert saved > 1024 * 1024, "the partial download is kept"
+
+        media.slow_rate = 200 * 1024 * 1024
+        since = media.mark()
+        launcher.start()
+        deadline = time.monotonic() + 60
+        while (job := launcher.job(job_id))["status"] != "completed":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        assert job["sha256"] == media.media.sha256["medium.bin"]
+        assert ("queued", "startup") in [(h["to"], h["actor"]) for h in job["history"]]
+        ranges = [r.range for r in media.requests_for("/slow/medium.bin", since)]
+        assert any(r and not r.startswith("bytes=0-") for r in ranges), ranges
+        assert launcher.ctrl_c() == 0
+        assert launcher.leftovers() == []
+    finally:
+        if launcher.proc is not None and launcher.proc.poll() is None:
+            os.killpg(launcher.proc.pid, signal.SIGKILL)
+        for leftover in launcher.leftovers():
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(int(leftover.split()[0])).kill()
