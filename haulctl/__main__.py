@@ -1,0 +1,5 @@
+"""`python -m haulctl` is the `haul` client."""
+
+from haulctl.cli import main
+
+main()

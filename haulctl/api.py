@@ -1,0 +1,74 @@
+"""What the client needs from haul, whichever way it talks to it (gateway REST or jobstore gRPC).
+
+Jobs travel as the gateway's JSON shape (camelCase keys, lower-case status names, a `history`
+list when read one at a time), so `--json` prints the same object over either transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Job = dict[str, Any]
+OnUpdate = Callable[[Job], None]
+OnNotice = Callable[[str], None]
+
+STATUSES = ("queued", "running", "paused", "completed", "failed", "cancelled")
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+JOB_TYPES = ("auto", "video", "audio", "file")
+AUDIO_FORMATS = ("mp3", "m4a", "opus")
+VIDEO_CONTAINERS = ("mp4", "mkv", "webm")
+ACTIONS = ("cancel", "pause", "resume", "retry")
+
+
+def is_terminal(job: Job) -> bool:
+    return job.get("status") in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A download to create: `POST /downloads {url, type, options}` or CreateJob."""
+
+    url: str
+    type: str = "auto"
+    # The gateway's option names: maxHeight, audioFormat, videoContainer; unset ones are left out.
+    options: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {"url": self.url, "type": self.type, "options": dict(self.options)}
+
+
+@dataclass(frozen=True)
+class JobList:
+    items: list[Job]
+    next_cursor: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"items": self.items, "nextCursor": self.next_cursor}
+
+
+class JobApi(Protocol):
+    def submit(self, submission: Submission) -> Job:
+        """Create the job and return it as stored."""
+        ...
+
+    def get(self, job_id: str) -> Job:
+        """One job with its status `history`."""
+        ...
+
+    def list(self, statuses: list[str], limit: int, cursor: str | None) -> JobList: ...
+
+    def control(self, job_id: str, action: str) -> Job:
+        """cancel, pause, resume or retry; the job after the action."""
+        ...
+
+    def delete(self, job_id: str) -> dict[str, Any]: ...
+
+    def follow(self, job_id: str, on_update: OnUpdate, on_notice: OnNotice | None = None) -> Job:
+        """Report the job's progress to `on_update` until it is completed, failed or cancelled;
+        `on_notice` hears, in words, when live updates are not available."""
+        ...
+
+    def close(self) -> None: ...

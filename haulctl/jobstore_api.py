@@ -1,0 +1,108 @@
+"""jobstore's gRPC API (`--grpc ADDR`), answering in the gateway's JSON shape.
+
+jobstore does not serve files and does not delete them: DeleteJob removes the job and its
+history, and the files stay in DATA_DIR (the gateway's DELETE removes both). Progress is
+followed by reading the job every half second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from gateway import views
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
+from haulctl.api import Job, JobList, OnNotice, OnUpdate, Submission
+from haulctl.errors import EXIT_UNREACHABLE, CliError
+from haulctl.follow import JobFollower
+
+ERROR_CODES = {
+    grpc.StatusCode.NOT_FOUND: "not_found",
+    grpc.StatusCode.FAILED_PRECONDITION: "conflict",
+    grpc.StatusCode.INVALID_ARGUMENT: "invalid_request",
+    grpc.StatusCode.ALREADY_EXISTS: "idempotency_conflict",
+    grpc.StatusCode.UNAUTHENTICATED: "unauthorized",
+}
+ACTIONS = {
+    "cancel": pb.CONTROL_ACTION_CANCEL,
+    "pause": pb.CONTROL_ACTION_PAUSE,
+    "resume": pb.CONTROL_ACTION_RESUME,
+    "retry": pb.CONTROL_ACTION_RETRY,
+}
+
+
+def rpc_error(exc: grpc.RpcError, address: str) -> CliError:
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = (exc.details() if isinstance(exc, grpc.Call) else None) or code.name
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return CliError(f"cannot reach jobstore at {address}: {details}", "unreachable", EXIT_UNREACHABLE)
+    if code is grpc.StatusCode.UNAUTHENTICATED:
+        details += " (give it with --service-token or HAUL_SERVICE_TOKEN)"
+    return CliError(details, ERROR_CODES.get(code, code.name.lower()))
+
+
+def options_message(options: dict[str, Any]) -> pb.JobOptions:
+    message = pb.JobOptions(max_height=int(options.get("maxHeight") or 0))
+    if options.get("audioFormat"):
+        message.audio_format = views.AUDIO_BY_NAME[options["audioFormat"]]
+    if options.get("videoContainer"):
+        message.video_container = views.CONTAINER_BY_NAME[options["videoContainer"]]
+    return message
+
+
+class JobstoreApi:
+    def __init__(self, address: str, token: str | None, timeout: float = 30.0) -> None:
+        self.address = address
+        self._channel = grpc.insecure_channel(address)
+        self._stub = pb_grpc.JobStoreServiceStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._timeout = timeout
+
+    def _call(self, method: Any, request: Any) -> Any:
+        try:
+            return method(request, timeout=self._timeout, metadata=self._metadata)
+        except grpc.RpcError as exc:
+            raise rpc_error(exc, self.address) from None
+
+    def submit(self, submission: Submission) -> Job:
+        request = pb.CreateJobRequest(
+            url=submission.url,
+            type=views.TYPE_BY_NAME[submission.type],
+            options=options_message(submission.options),
+            # The gateway's namespace for callers' keys, so REST and gRPC submits agree.
+            idempotency_key=f"client-{submission.idempotency_key}" if submission.idempotency_key else "",
+        )
+        created: pb.CreateJobResponse = self._call(self._stub.CreateJob, request)
+        return self.get(created.job.id)
+
+    def get(self, job_id: str) -> Job:
+        reply: pb.GetJobResponse = self._call(
+            self._stub.GetJob, pb.GetJobRequest(job_id=job_id, include_history=True)
+        )
+        job = views.job_json(reply.job)
+        job["history"] = [views.history_json(event) for event in reply.history]
+        return job
+
+    def list(self, statuses: list[str], limit: int, cursor: str | None) -> JobList:
+        request = pb.ListJobsRequest(
+            page_size=limit, page_token=cursor or "", statuses=[views.STATUS_BY_NAME[s] for s in statuses]
+        )
+        page: pb.ListJobsResponse = self._call(self._stub.ListJobs, request)
+        return JobList([views.job_json(job) for job in page.jobs], page.next_page_token or None)
+
+    def control(self, job_id: str, action: str) -> Job:
+        request = pb.ControlJobRequest(job_id=job_id, action=ACTIONS[action])
+        reply: pb.ControlJobResponse = self._call(self._stub.ControlJob, request)
+        return views.job_json(reply.job)
+
+    def delete(self, job_id: str) -> dict[str, Any]:
+        reply: pb.DeleteJobResponse = self._call(self._stub.DeleteJob, pb.DeleteJobRequest(job_id=job_id))
+        return {"jobId": job_id, "deleted": True, "status": views.STATUS_NAMES.get(reply.job.status)}
+
+    def follow(self, job_id: str, on_update: OnUpdate, on_notice: OnNotice | None = None) -> Job:
+        return JobFollower(lambda: self.get(job_id)).run(on_update)
+
+    def close(self) -> None:
+        self._channel.close()
