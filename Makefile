@@ -3,16 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser UI: `npm ci` reruns when the lock file changes, the build when a source does.
+WEB := gateway/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+WEB_SOURCES := $(WEB)/package.json $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
+	$(filter-out %.test.ts,$(shell find $(WEB)/src -type f 2>/dev/null))
+WEB_BUILT := $(WEB)/dist/index.html
 # Debian packages the test suite and `make run` need: private PostgreSQL and Redis servers,
-# and the download tools (ffmpeg with ffprobe, aria2).
-APT_PACKAGES := postgresql redis-server ffmpeg aria2
+# the download tools (ffmpeg with ffprobe, aria2), and chromium for the browser tests.
+APT_PACKAGES := postgresql redis-server ffmpeg aria2 chromium
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
-.PHONY: setup system-deps test lint protos migrate run bench-progress bench-egress clean
+.PHONY: setup system-deps web test lint protos migrate run bench-progress bench-egress clean
 
-## setup: create .venv and install haul with its dev tools (idempotent; reruns when pyproject.toml changes)
-setup: $(STAMP)
+## setup: create .venv and install haul with its dev tools, and build the web UI (idempotent; reruns what changed)
+setup: $(STAMP) web
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -28,6 +34,7 @@ system-deps:
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	command -v aria2c >/dev/null || missing="$$missing aria2"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -37,8 +44,20 @@ system-deps:
 	  fi; \
 	fi
 
-## test: run the whole suite (unit, integration against private PostgreSQL and Redis)
+## web: install the UI's npm packages when package-lock.json changed, and build it into gateway/web/dist when a source did
+web: $(WEB_BUILT)
+
+$(WEB_STAMP): $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is missing; install Node.js 20.19+ with npm to build the web UI"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILT): $(WEB_STAMP) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+## test: run the whole suite (the UI's Vitest tests, then pytest: unit, integration against private PostgreSQL and Redis, browser end-to-end)
 test: setup
+	cd $(WEB) && npx vitest run
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$rc
 

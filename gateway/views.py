@@ -95,12 +95,15 @@ def history_json(event: pb.JobEvent) -> dict[str, Any]:
 
 
 def progress_event(job: pb.Job) -> dict[str, Any]:
-    """`progress {jobId, stage, progress, speed?, eta?, totalBytes?}` (plus downloadedBytes)."""
+    """`progress {jobId, stage, progress, speed?, eta?, totalBytes?}` (plus downloadedBytes,
+    attempt and updatedAt, by which a browser orders events against snapshots)."""
     event: dict[str, Any] = {
         "jobId": job.id,
         "stage": STAGE_NAMES.get(job.stage),
         "progress": job.progress,
         "downloadedBytes": job.downloaded_bytes,
+        "attempt": job.attempt,
+        "updatedAt": _time(job, "updated_at"),
     }
     for key, field in (("speed", "speed"), ("eta", "eta"), ("totalBytes", "total_bytes")):
         if job.HasField(field):
@@ -109,12 +112,14 @@ def progress_event(job: pb.Job) -> dict[str, Any]:
 
 
 def update_event(job: pb.Job) -> dict[str, Any]:
-    """`job-update {jobId, status, stage, progress}`."""
+    """`job-update {jobId, status, stage, progress, attempt, updatedAt}`."""
     return {
         "jobId": job.id,
         "status": STATUS_NAMES.get(job.status),
         "stage": STAGE_NAMES.get(job.stage),
         "progress": job.progress,
+        "attempt": job.attempt,
+        "updatedAt": _time(job, "updated_at"),
     }
 
 

@@ -12,6 +12,7 @@ import grpc
 import pytest
 import socketio
 
+from gateway import views
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.conftest import Stack, gateway_settings, start_gateway
@@ -68,6 +69,10 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
         await w.emit("progress", progress(job_id, 1, seq, seq * 10.0, totalBytes=1000, speed=2048.0))
     seen = await b.wait_for("progress", {"jobId": job_id, "progress": 50.0})
     assert seen["totalBytes"] == 1000 and seen["stage"] == "downloading"
+    stored_then = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+    assert (seen["attempt"], seen["updatedAt"]) == (1, views.job_json(stored_then)["updatedAt"]), (
+        "events carry the version browsers order them by"
+    )
     data = b"finished file"
     done = await w.call(
         "completed",
