@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from worker.egress.tools import assert_no_concat
 from worker.engines.base import DownloadFailed, OnSample, StopCheck, StopRequested
 from worker.samples import FfmpegProgress, Sample
 
@@ -72,7 +73,7 @@ def input_arguments(source: Path) -> list[str]:
 
 def convert_command(ffmpeg: str, source: Path, output: Path, target: AudioTarget, copy: bool) -> list[str]:
     codec = ("-c:a", "copy") if copy else target.encoder
-    return [
+    command = [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         *input_arguments(source),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
@@ -80,6 +81,8 @@ def convert_command(ffmpeg: str, source: Path, output: Path, target: AudioTarget
         "-progress", "pipe:1", "-nostats",
         "-f", target.muxer, str(output.absolute()),
     ]  # fmt: skip
+    assert_no_concat(command)  # no concat list, no -safe, no filter that opens inputs of its own
+    return command
 
 
 def probe_audio(ffprobe: str, source: Path) -> SourceAudio | None:
