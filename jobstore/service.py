@@ -19,17 +19,7 @@ from jobstore.domain.errors import (
     InvalidInput,
     JobNotFound,
 )
-from jobstore.domain.model import (
-    ControlAction,
-    FileResult,
-    Job,
-    JobOptions,
-    JobStatus,
-    JobType,
-    ProgressReport,
-    Refusal,
-    StatusChange,
-)
+from jobstore.domain.model import ControlAction, Job, JobStatus, Refusal, StatusChange
 from jobstore.domain.stats import (
     DailyStats,
     StatsFigures,
@@ -39,6 +29,7 @@ from jobstore.domain.stats import (
     days_to_refresh,
     window_totals,
 )
+from jobstore.domain.values import FileResult, JobOptions, JobType, ProgressReport
 from jobstore.ports import ListCursor, UnitOfWork
 
 Clock = Callable[[], datetime]

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from jobstore.adapters.repository import row_to_job
 from jobstore.adapters.tables import jobs
 from jobstore.domain.changes import ChangeKind, JobChange
-from jobstore.domain.model import Job, JobOptions, JobStatus, JobType
+from jobstore.domain.model import Job, JobStatus
+from jobstore.domain.values import JobOptions, JobType
 
 log = structlog.get_logger(__name__)
 

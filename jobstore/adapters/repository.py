@@ -17,15 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobstore.adapters.tables import job_events, jobs
 from jobstore.domain.changes import ChangeKind, JobChange
-from jobstore.domain.model import (
-    Job,
-    JobMeta,
-    JobOptions,
-    JobStage,
-    JobStatus,
-    JobType,
-    StatusChange,
-)
+from jobstore.domain.model import Job, JobStatus, StatusChange
+from jobstore.domain.values import JobMeta, JobOptions, JobStage, JobType
 from jobstore.ports import ListCursor
 from jobstore.service import DuplicateIdempotencyKey
 

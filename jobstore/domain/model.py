@@ -1,18 +1,20 @@
 """The job and its state machine (DESIGN §2), free of any I/O.
 
 Every status change goes through a method here, and each one appends a `StatusChange` to
-the job's `new_events`, which the repository stores as the job's history.
+the job's `new_events`, which the repository stores as the job's history. The values a job is
+made of (its type, options, stage and meta, and what workers report) are in
+`jobstore.domain.values`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from jobstore.domain.errors import InvalidTransition
+from jobstore.domain.values import FileResult, JobMeta, JobOptions, JobStage, JobType, ProgressReport
 
 
 class JobStatus(StrEnum):
@@ -29,35 +31,6 @@ class JobStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
-class JobStage(StrEnum):
-    QUEUED = "queued"
-    RESOLVING = "resolving"
-    DOWNLOADING = "downloading"
-    MERGING = "merging"
-    POSTPROCESSING = "postprocessing"
-    FINALIZING = "finalizing"
-    DONE = "done"
-
-
-class JobType(StrEnum):
-    AUTO = "auto"
-    VIDEO = "video"
-    AUDIO = "audio"
-    FILE = "file"
-
-
-class AudioFormat(StrEnum):
-    MP3 = "mp3"
-    M4A = "m4a"
-    OPUS = "opus"
-
-
-class VideoContainer(StrEnum):
-    MP4 = "mp4"
-    MKV = "mkv"
-    WEBM = "webm"
 
 
 class ControlAction(StrEnum):
@@ -88,55 +61,6 @@ CONTROL_SOURCES: dict[ControlAction, frozenset[JobStatus]] = {
 
 
 @dataclass(frozen=True)
-class JobOptions:
-    """The whitelisted options; nothing else a caller says reaches a tool."""
-
-    max_height: int = 0
-    audio_format: AudioFormat | None = None
-    video_container: VideoContainer | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "max_height": self.max_height,
-            "audio_format": self.audio_format.value if self.audio_format else None,
-            "video_container": self.video_container.value if self.video_container else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> JobOptions:
-        audio, container = data.get("audio_format"), data.get("video_container")
-        height = data.get("max_height")
-        return cls(
-            max_height=height if isinstance(height, int) else 0,
-            audio_format=AudioFormat(audio) if isinstance(audio, str) else None,
-            video_container=VideoContainer(container) if isinstance(container, str) else None,
-        )
-
-
-@dataclass(frozen=True)
-class JobMeta:
-    """What the worker learned about the media."""
-
-    title: str = ""
-    duration: float = 0.0
-    extractor: str = ""
-    thumbnail: str = ""
-
-    def to_json(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> JobMeta:
-        duration = data.get("duration")
-        return cls(
-            title=str(data.get("title") or ""),
-            duration=float(duration) if isinstance(duration, int | float) else 0.0,
-            extractor=str(data.get("extractor") or ""),
-            thumbnail=str(data.get("thumbnail") or ""),
-        )
-
-
-@dataclass(frozen=True)
 class StatusChange:
     """One entry of a job's history."""
 
@@ -145,33 +69,6 @@ class StatusChange:
     to_status: JobStatus
     actor: str
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class ProgressReport:
-    """One validated progress update from a worker."""
-
-    job_id: uuid.UUID
-    attempt: int
-    seq: int
-    stage: JobStage
-    progress: float
-    downloaded_bytes: int
-    total_bytes: int | None = None
-    speed: float | None = None
-    eta: float | None = None
-    meta: JobMeta | None = None
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """What a worker hands over when it completes a job."""
-
-    filename: str
-    output_path: str
-    size: int
-    sha256: str
-    meta: JobMeta | None = None
 
 
 @dataclass

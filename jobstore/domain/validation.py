@@ -33,7 +33,7 @@ from haul.contract.limits import (
 )
 from haul.contract.urls import UrlRefused, check_url
 from jobstore.domain.errors import InvalidInput
-from jobstore.domain.model import FileResult, JobMeta, JobStage, ProgressReport
+from jobstore.domain.values import FileResult, JobMeta, JobStage, ProgressReport
 
 __all__ = [
     "DEFAULT_PAGE_SIZE", "DEFAULT_STATS_DAYS", "MAX_ATTEMPTS", "MAX_BATCH", "MAX_BYTES", "MAX_HEIGHT",

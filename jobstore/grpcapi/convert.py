@@ -13,22 +13,18 @@ from haul.jobstore.v1 import jobstore_pb2 as pb
 from jobstore.domain import validation
 from jobstore.domain.changes import ChangeKind, JobChange
 from jobstore.domain.errors import InvalidInput
-from jobstore.domain.model import (
+from jobstore.domain.model import ControlAction, Job, JobStatus, Refusal, StatusChange
+from jobstore.domain.stats import DailyStats, StatsFigures
+from jobstore.domain.values import (
     AudioFormat,
-    ControlAction,
     FileResult,
-    Job,
     JobMeta,
     JobOptions,
     JobStage,
-    JobStatus,
     JobType,
     ProgressReport,
-    Refusal,
-    StatusChange,
     VideoContainer,
 )
-from jobstore.domain.stats import DailyStats, StatsFigures
 
 E = TypeVar("E", bound=Enum)
 

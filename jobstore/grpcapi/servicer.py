@@ -13,7 +13,7 @@ from jobstore import service
 from jobstore.adapters.changefeed import ChangeHub
 from jobstore.domain import validation
 from jobstore.domain.errors import InvalidInput
-from jobstore.domain.model import JobType
+from jobstore.domain.values import JobType
 from jobstore.grpcapi import convert
 from jobstore.grpcapi.errors import streaming, unary
 from jobstore.metrics import JobstoreMetrics

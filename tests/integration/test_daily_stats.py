@@ -26,8 +26,9 @@ from jobstore.adapters.changefeed import ChangeHub, LocalChangeFeed
 from jobstore.adapters.db import create_engine
 from jobstore.adapters.tables import jobs, metrics
 from jobstore.adapters.uow import SqlUnitOfWork
-from jobstore.domain.model import ControlAction, FileResult, JobOptions, JobType
+from jobstore.domain.model import ControlAction
 from jobstore.domain.stats import DailyStats, StatsFigures
+from jobstore.domain.values import FileResult, JobOptions, JobType
 from jobstore.server import Jobstore
 from tests.conftest import Stack, gateway_settings, jobstore_settings, start_gateway, start_jobstore
 

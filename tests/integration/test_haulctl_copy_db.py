@@ -18,9 +18,9 @@ from jobstore import service
 from jobstore.adapters.changefeed import ChangeHub, LocalChangeFeed
 from jobstore.adapters.db import create_engine
 from jobstore.adapters.uow import SqlUnitOfWork
-from jobstore.domain.model import (
+from jobstore.domain.model import ControlAction
+from jobstore.domain.values import (
     AudioFormat,
-    ControlAction,
     FileResult,
     JobMeta,
     JobOptions,

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from jobstore.adapters.db import create_engine
 from jobstore.adapters.repository import job_to_row
 from jobstore.adapters.tables import jobs, metrics
-from jobstore.domain.model import Job, JobOptions, JobType
+from jobstore.domain.model import Job
+from jobstore.domain.values import JobOptions, JobType
 from tests.conftest import downgrade, migrate
 from tests.support.servers import PostgresServer
 

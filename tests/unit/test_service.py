@@ -9,15 +9,8 @@ import pytest
 
 from jobstore import service
 from jobstore.domain.errors import IdempotencyConflict, InvalidInput, InvalidTransition, JobNotFound
-from jobstore.domain.model import (
-    ControlAction,
-    JobOptions,
-    JobStage,
-    JobStatus,
-    JobType,
-    ProgressReport,
-    Refusal,
-)
+from jobstore.domain.model import ControlAction, JobStatus, Refusal
+from jobstore.domain.values import JobOptions, JobStage, JobType, ProgressReport
 from tests.unit.fakes import FakeUnitOfWork
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

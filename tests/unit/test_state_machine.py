@@ -8,18 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobstore.domain.errors import InvalidTransition
-from jobstore.domain.model import (
-    CONTROL_SOURCES,
-    ControlAction,
-    FileResult,
-    Job,
-    JobOptions,
-    JobStage,
-    JobStatus,
-    JobType,
-    ProgressReport,
-    Refusal,
-)
+from jobstore.domain.model import CONTROL_SOURCES, ControlAction, Job, JobStatus, Refusal
+from jobstore.domain.values import FileResult, JobOptions, JobStage, JobType, ProgressReport
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RESULT = FileResult("a.mp4", "id/a.mp4", 10, "0" * 64)

@@ -6,7 +6,7 @@ import pytest
 
 from jobstore.domain import validation
 from jobstore.domain.errors import InvalidInput
-from jobstore.domain.model import JobStage
+from jobstore.domain.values import JobStage
 
 GOOD_ID = "8f9a3c52-5b1e-4f7a-9a0e-1c2d3e4f5a6b"
 
