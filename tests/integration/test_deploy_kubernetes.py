@@ -292,5 +292,14 @@ def test_network_policies_allow_exactly_the_intended_paths(
         assert not policy_allows(policies, "Egress", worker, 443, private), private
     assert not policy_allows(policies, "Egress", worker, 22, "93.184.215.14")
     assert policy_allows(policies, "Ingress", pods["gateway"], 8080, "203.0.113.9")  # users, via any ingress
+    # jobstore's Prometheus port: no pod of haul reaches it; only a labelled scraper namespace may.
+    assert not any(
+        policy_allows(policies, "Ingress", pods["jobstore"], 9464, labels) for labels in pods.values()
+    )
+    scrape = [r for r in of_kind(rendered[overlay], "NetworkPolicy")["jobstore"]["spec"]["ingress"]
+              if {"protocol": "TCP", "port": 9464} in r.get("ports", [])]  # fmt: skip
+    assert scrape and scrape[0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"haul.io/metrics-scraper": "true"}}}
+    ]
     dns = of_kind(rendered[overlay], "NetworkPolicy")["allow-dns"]["spec"]
     assert dns["podSelector"] == {} and {"protocol": "UDP", "port": 53} in dns["egress"][0]["ports"]
