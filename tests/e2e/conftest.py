@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.conftest import TEMPLATE_DB, clone_pg_database
 from tests.e2e.browser_page import WEB_DIST, HaulPage, launch_chromium
-from tests.integration.haul_stack import Haul, run_haul
+from tests.integration.haul_stack import Haul, run_haul_on_fresh_database
 from tests.support.media_server import MediaServer, serve
 from tests.support.servers import PostgresServer, RedisServer
 
@@ -35,15 +34,9 @@ def haul(
     """jobstore, the gateway (serving gateway/web/dist) and a worker pool, as real processes."""
     if not (WEB_DIST / "index.html").is_file():
         pytest.fail(f"the web UI is not built in {WEB_DIST}: run `make web`")
-    database = pg_server.url(clone_pg_database(pg_server, TEMPLATE_DB))
-    yield from run_haul(
-        database,
-        redis_server.url(REDIS_DB),
-        media,
-        tmp_path_factory.mktemp("haul"),
-        HAUL_WEB_DIR=str(WEB_DIST),
-        # The media server is on loopback, which the egress guard refuses unless told otherwise.
-        HAUL_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8",
+    folder = tmp_path_factory.mktemp("haul")
+    yield from run_haul_on_fresh_database(
+        pg_server, redis_server.url(REDIS_DB), media, folder, HAUL_WEB_DIR=str(WEB_DIST)
     )
 
 

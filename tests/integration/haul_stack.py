@@ -14,8 +14,10 @@ import requests
 from redis import Redis
 from rq import Worker
 
+from tests.conftest import TEMPLATE_DB, clone_pg_database
 from tests.integration.processes import GatewayProcess, JobstoreProcess, ServiceProcess
 from tests.support.media_server import MediaServer
+from tests.support.servers import PostgresServer
 
 TERMINAL = ("completed", "failed", "cancelled")
 
@@ -83,6 +85,15 @@ class Haul:
 
 def workers_registered(redis_url: str) -> bool:
     return len(Worker.all(connection=Redis.from_url(redis_url))) > 0
+
+
+def run_haul_on_fresh_database(
+    pg_server: PostgresServer, redis_url: str, media: MediaServer, folder: Path, **env: str
+) -> Iterator[Haul]:
+    """`run_haul` on a new clone of the migrated template database, with the egress guard letting
+    the loopback media origin through (it refuses loopback unless told otherwise)."""
+    database = pg_server.url(clone_pg_database(pg_server, TEMPLATE_DB))
+    yield from run_haul(database, redis_url, media, folder, HAUL_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8", **env)
 
 
 def run_haul(

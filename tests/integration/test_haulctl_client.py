@@ -22,8 +22,8 @@ from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from haulctl import cli
 from haulctl.follow import JobFollower, SocketWatch
 from haulctl.gateway_api import GatewayApi
-from tests.conftest import TEMPLATE_DB, Stack, clone_pg_database
-from tests.integration.haul_stack import Haul, run_haul
+from tests.conftest import Stack
+from tests.integration.haul_stack import Haul, run_haul_on_fresh_database
 from tests.integration.sio_clients import WORKER_TOKEN, progress, worker
 from tests.support.media_server import MediaServer, serve
 from tests.support.servers import PostgresServer, RedisServer
@@ -50,10 +50,9 @@ def service(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Haul]:
     """One whole haul (jobstore, gateway, two workers) shared by this module's tests."""
-    database = pg_server.url(clone_pg_database(pg_server, TEMPLATE_DB))
-    folder = tmp_path_factory.mktemp("haul")
-    env = {"HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8"}
-    yield from run_haul(database, redis_server.url(5), media, folder, **env)
+    yield from run_haul_on_fresh_database(
+        pg_server, redis_server.url(5), media, tmp_path_factory.mktemp("haul")
+    )
 
 
 def haul(
