@@ -12,12 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from gateway.openapi import SPEC
-from gateway.openapi_schemas import (
-    JSON,
-    SCHEMAS,
-    Schema,
-    error_codes,
-)
+from gateway.openapi_builders import JSON, Schema, error_codes
+from gateway.openapi_schemas import SCHEMAS
 
 CSS = """
 body{font:15px/1.5 system-ui,sans-serif;color:#1d2330;max-width:64rem;margin:2rem auto;padding:0 1rem}

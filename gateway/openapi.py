@@ -1,6 +1,7 @@
 """The REST API's OpenAPI 3.0.3 document (served, with a readable page, by `gateway.apidocs`).
 
-The document is written by hand (components in `gateway.openapi_schemas`);
+The document is written by hand (components in `gateway.openapi_schemas`, built
+with `gateway.openapi_builders`);
 `tests/integration/test_gateway_openapi.py` checks it against the routes and runs the live API
 against it. The page is rendered from the document on the server: no script, nothing fetched.
 """
@@ -9,17 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi_schemas import (
-    PARAMETERS,
-    RESPONSES,
-    SCHEMAS,
-    error,
-    header,
-    ok,
-    op,
-    ref,
-    text,
-)
+from gateway.openapi_builders import error, header, ok, op, ref, text
+from gateway.openapi_schemas import PARAMETERS, RESPONSES, SCHEMAS
 
 JOB = ("JobId",)
 INVALID_JOB_ID = ref("InvalidJobId", "responses")

@@ -1,7 +1,8 @@
 """The `components` of the OpenAPI document: schemas, parameters and shared responses.
 
-Enum values come from `gateway.views` and bounds from `haul.contract.limits` and `gateway.rest`,
-so the document cannot drift from what the handlers accept and return.
+Built with `gateway.openapi_builders`. Enum values come from `gateway.views` and bounds from
+`haul.contract.limits` and `gateway.rest`, so the document cannot drift from what the handlers
+accept and return.
 """
 
 from __future__ import annotations
@@ -9,58 +10,29 @@ from __future__ import annotations
 from typing import Any
 
 from gateway import views
+from gateway.openapi_builders import (
+    Schema,
+    enum,
+    error,
+    header,
+    integer,
+    nullable,
+    number,
+    obj,
+    parameter,
+    ref,
+    string,
+    timestamp,
+)
 from gateway.rest import ACTIONS, IDEMPOTENCY_KEY_MAX
 from haul.contract import limits
 from haul.contract.urls import MAX_URL_LENGTH
-
-Schema = dict[str, Any]
-JSON = "application/json"
 
 STATUSES = list(views.STATUS_NAMES.values())
 STAGES = list(views.STAGE_NAMES.values())
 TYPES = list(views.TYPE_NAMES.values())
 AUDIO_FORMATS = list(views.AUDIO_NAMES.values())
 VIDEO_CONTAINERS = list(views.CONTAINER_NAMES.values())
-
-
-def ref(name: str, kind: str = "schemas") -> Schema:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def nullable(schema: Schema) -> Schema:
-    """OpenAPI 3.0's spelling of "or null"; an enum must then list null itself."""
-    widened = {**schema, "nullable": True}
-    if "enum" in schema:
-        widened["enum"] = [*schema["enum"], None]
-    return widened
-
-
-def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = (), **extra: Any) -> Schema:
-    """An object whose properties are all present unless named in `optional`."""
-    required = [name for name in properties if name not in optional]
-    return {"type": "object", **extra, "required": required, "properties": properties}
-
-
-def string(description: str = "", **extra: Any) -> Schema:
-    return {"type": "string", **({"description": description} if description else {}), **extra}
-
-
-def integer(description: str = "", *, minimum: int = 0, **extra: Any) -> Schema:
-    described = {"description": description} if description else {}
-    return {"type": "integer", "minimum": minimum, **described, **extra}
-
-
-def number(description: str, **extra: Any) -> Schema:
-    return {"type": "number", "minimum": 0, "description": description, **extra}
-
-
-def enum(values: list[str], description: str = "", **extra: Any) -> Schema:
-    return string(description, enum=list(values), **extra)
-
-
-def timestamp(description: str) -> Schema:
-    return string(description, format="date-time", example="2025-01-31T12:00:00.000Z")
-
 
 JOB_ID = string("The job's UUID, in canonical lower-case form.", format="uuid")
 STATS_FIGURES: dict[str, Schema] = {
@@ -262,39 +234,6 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-def json_content(schema: Schema) -> dict[str, Any]:
-    return {JSON: {"schema": schema}}
-
-
-def error(description: str, *codes: str) -> dict[str, Any]:
-    """An error response; its schema pins `error.code` to the codes this response can carry."""
-    only_codes = {"type": "object", "properties": {"code": enum(list(codes))}}
-    schema = {"allOf": [ref("Error"), {"type": "object", "properties": {"error": only_codes}}]}
-    return {"description": description, "content": json_content(schema)}
-
-
-def error_codes(schema: Schema) -> list[str]:
-    """The codes `error()` pinned, for the docs page."""
-    pinned = [part["properties"]["error"] for part in schema.get("allOf", []) if "properties" in part]
-    return [code for error in pinned for code in error["properties"]["code"]["enum"]]
-
-
-def ok(description: str, schema: Schema, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"description": description, "content": json_content(schema), **({"headers": headers} if headers else {})}  # fmt: skip
-
-
-def text(description: str, media_type: str) -> dict[str, Any]:
-    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
-
-
-def header(description: str, schema: Schema | None = None, required: bool = False) -> dict[str, Any]:
-    return {"description": description, "required": required, "schema": schema or {"type": "string"}}
-
-
-def parameter(name: str, where: str, description: str, schema: Schema, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "in": where, "description": description, **extra, "schema": schema}
-
-
 PARAMETERS: dict[str, dict[str, Any]] = {
     "JobId": parameter("jobId", "path", "The job's id.", JOB_ID, required=True),
     "Action": parameter("action", "path", "What to do.", enum(list(ACTIONS)), required=True),
@@ -348,33 +287,3 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "InvalidJobId": error("The job id is not a canonical UUID.", "invalid_job_id"),
     "JobNotFound": error("No such job.", "not_found"),
 }
-
-
-def op(
-    operation_id: str,
-    tag: str,
-    summary: str,
-    responses: dict[str, Any],
-    *,
-    description: str = "",
-    parameters: tuple[str, ...] = (),
-    body: Schema | None = None,
-    secured: bool = True,
-    jobstore: bool = True,
-) -> dict[str, Any]:
-    """One operation. Secured ones may answer 401; those that call jobstore may answer 503."""
-    operation: dict[str, Any] = {"operationId": operation_id, "tags": [tag], "summary": summary}
-    if description:
-        operation["description"] = description
-    if parameters:
-        operation["parameters"] = [ref(name, "parameters") for name in parameters]
-    if body:
-        operation["requestBody"] = {"required": True, "content": json_content(body)}
-    if secured:
-        responses = {**responses, "401": ref("Unauthorized", "responses")}
-    else:
-        operation["security"] = []
-    if jobstore:
-        responses = {**responses, "503": ref("Unavailable", "responses")}
-    operation["responses"] = dict(sorted(responses.items()))
-    return operation

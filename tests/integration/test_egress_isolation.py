@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from haul.contract.events import JobSpec
-from tests.support.egress_lab import Canary
+from tests.support.egress_targets import Canary
 from tests.support.media_server import MediaServer, serve
 from worker.download import DownloadJob
 from worker.egress.netns import enter_isolated_network, isolation_available

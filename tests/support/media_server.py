@@ -22,13 +22,13 @@ import asyncio
 import hashlib
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
+from tests.support.loop_thread import AppThread
 from tests.support.process import free_port
 
 LARGE_SIZE = 200 * 1024 * 1024
@@ -108,17 +108,16 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return (start, min(end, size - 1)) if start < size else None
 
 
-class MediaServer:
+class MediaServer(AppThread):
     def __init__(self, media: MediaFiles) -> None:
+        super().__init__(
+            "media-server", "127.0.0.1", free_port(), timeout=30, access_log=None, shutdown_timeout=1.0
+        )
         self.media = media
-        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.requests: list[LoggedRequest] = []
         # Bytes per second for /slow/ requests without ?rate=; tests may change it mid-download.
         self.slow_rate = 1024 * 1024
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="media-server", daemon=True)
-        self._runner: web.AppRunner | None = None
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -130,17 +129,7 @@ class MediaServer:
     def requests_for(self, path: str, since: int = 0) -> list[LoggedRequest]:
         return [r for r in self.requests[since:] if r.path == path]
 
-    def start(self) -> None:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-
-    async def _start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._log])
         folder = self.media.folder
         app.router.add_get("/redirect/{n}", self._redirect)
@@ -153,9 +142,7 @@ class MediaServer:
         app.router.add_static("/hls", folder / "hls")
         for name in ("video.mp4", "medium.bin", "large.bin"):
             app.router.add_get(f"/{name}", self._file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return app
 
     @web.middleware
     async def _log(self, request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
