@@ -112,6 +112,10 @@ class _PortInUseError(RuntimeError):
     pass
 
 
+class _CrashedAtStart(RuntimeError):
+    """The server died of a signal before it was ready."""
+
+
 # ---------------------------------------------------------------------------------------------------------
 # common lifecycle
 
@@ -175,6 +179,7 @@ class ServerProcess:
         try:
             self._reap()
             self._prepare()
+            crashes = 0
             for attempt in range(1, _PORT_ATTEMPTS + 1):
                 try:
                     self._launch_and_wait()
@@ -183,6 +188,13 @@ class ServerProcess:
                     if self._started_once or attempt == _PORT_ATTEMPTS:
                         raise
                     self.port = free_port()
+                except _CrashedAtStart:
+                    # Seen once: a postmaster started right after a kill -9 died of SIGSEGV before
+                    # writing a line. The server under test is not ours; one more start is fair.
+                    self._reap()
+                    crashes += 1
+                    if crashes > 1 or attempt == _PORT_ATTEMPTS:
+                        raise
                 else:
                     self._started_once = True
                     return
@@ -273,7 +285,11 @@ class ServerProcess:
             code = proc.poll()
             if code is not None:
                 tail = self._log_tail(log_offset)
-                error = _PortInUseError if "Address already in use" in tail else RuntimeError
+                error: type[RuntimeError] = RuntimeError
+                if "Address already in use" in tail:
+                    error = _PortInUseError
+                elif code < 0:  # killed by a signal while starting
+                    error = _CrashedAtStart
                 raise error(
                     f"{self._name} on port {self.port} exited with code {code} while starting\n{tail}"
                 )
