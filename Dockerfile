@@ -26,7 +26,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/haul
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY protos/ protos/
+COPY haul/ haul/
 COPY jobstore/ jobstore/
 COPY gateway/ gateway/
 COPY worker/ worker/

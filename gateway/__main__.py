@@ -6,7 +6,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from haul.logging import configure_logging
+from haul.runtime.logging import configure_logging
 
 
 def main() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from haul.logging import configure_logging
-from haul.startup import check_redis
+from haul.runtime.logging import configure_logging
+from haul.runtime.startup import check_redis
 from jobstore.server import serve
 from jobstore.settings import JobstoreSettings
 

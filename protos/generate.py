@@ -1,7 +1,7 @@
 """Generate the Python gRPC stubs and their type stubs from the .proto files.
 
-`make protos` writes into this folder; the freshness test writes into a temporary folder
-and compares, so both use exactly this command.
+`make protos` writes them into the top-level `haul` package (`haul/jobstore/v1/`); the
+freshness test writes into a temporary folder and compares, so both use exactly this command.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 from grpc_tools import protoc
 
 PROTO_ROOT = Path(__file__).resolve().parent
+# The .proto files are laid out by package path, so generated modules land at haul/jobstore/v1/.
+REPO_ROOT = PROTO_ROOT.parent
 PROTO_FILES = ("haul/jobstore/v1/jobstore.proto",)
 
 
@@ -39,4 +41,4 @@ def generate(out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    generate(Path(sys.argv[1]) if len(sys.argv) > 1 else PROTO_ROOT)
+    generate(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT)

@@ -13,8 +13,8 @@ from redis import Redis
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
-from haul.logging import configure_logging
-from haul.startup import StartupProblem, check_redis
+from haul.runtime.logging import configure_logging
+from haul.runtime.startup import StartupProblem, check_redis
 from worker.isolation import describe_layers, hello_tools
 from worker.link import GatewayLink
 from worker.settings import WorkerSettings

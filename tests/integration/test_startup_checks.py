@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from redis import Redis
 
-from haul.startup import StartupProblem, check_redis, redis_eviction_problem
+from haul.runtime.startup import StartupProblem, check_redis, redis_eviction_problem
 from tests.support.servers import RedisServer
 from worker.__main__ import require_binaries
 from worker.settings import WorkerSettings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from haul.startup import StartupProblem
+from haul.runtime.startup import StartupProblem
 from worker.__main__ import prepare_folders
 from worker.settings import WorkerSettings
 

@@ -1,0 +1,1 @@
+"""The wire shapes every haul service and client shares."""
