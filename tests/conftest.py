@@ -2,62 +2,31 @@
 
 Every test that needs a database gets a fresh one: on PostgreSQL a copy of a migrated
 template database, on SQLite a copy of a migrated template file. Tests parametrized over
-`database_url` run once on each.
+`database_url` run once on each. The helpers these fixtures use live in `tests/support/`
+(`databases.py`, `inprocess.py`), where tests import them too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import grpc
 import pytest
-from aiohttp import web
-from alembic import command
-from alembic.config import Config
 
-from gateway.app import GATEWAY, Gateway, create_app
-from gateway.settings import GatewaySettings
+from gateway.app import GATEWAY
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from jobstore.server import Jobstore, build
-from jobstore.settings import JobstoreSettings
-from tests.support.servers import PostgresServer, RedisServer, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DB = "haul_template"
-
-
-def migrate(url: str, revision: str = "head") -> None:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, revision)
-
-
-def downgrade(url: str, revision: str = "base") -> None:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
-    config.attributes["configure_logger"] = False
-    command.downgrade(config, revision)
-
-
-def clone_pg_database(server: PostgresServer, template: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:16]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(server.dsn("postgres"))
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    return name
+from jobstore.server import Jobstore
+from tests.support.databases import TEMPLATE_DB, clone_pg_database, migrate
+from tests.support.inprocess import (
+    Stack,
+    gateway_settings,
+    jobstore_settings,
+    start_gateway,
+    start_jobstore,
+)
+from tests.support.servers import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -101,34 +70,6 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url"))
 
 
-def jobstore_settings(database_url: str, **overrides: object) -> JobstoreSettings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "jobstore_listen": "127.0.0.1:0",
-        # Off unless a test asks: "127.0.0.1:0" serves them on a free port (Jobstore.metrics_port).
-        "jobstore_metrics_listen": "",
-        "redis_url": None,
-        "service_token": None,
-        "shutdown_grace": 1.0,
-        "log_format": "json",
-        # Tests that exercise the reaper set their own interval; others keep it out of the way.
-        "reap_interval": 3600.0,
-    }
-    values.update(overrides)
-    return JobstoreSettings(**values)  # type: ignore[arg-type]
-
-
-async def start_jobstore(settings: JobstoreSettings) -> Jobstore:
-    app = build(settings)
-    await app.start()
-    for _ in range(200):  # the PostgreSQL change feed connects in the background
-        if app.hub.ready:
-            break
-        await asyncio.sleep(0.05)
-    assert app.hub.ready, "the change feed never connected"
-    return app
-
-
 @pytest.fixture
 async def jobstore(database_url: str) -> AsyncIterator[Jobstore]:
     app = await start_jobstore(jobstore_settings(database_url))
@@ -140,46 +81,6 @@ async def jobstore(database_url: str) -> AsyncIterator[Jobstore]:
 async def stub(jobstore: Jobstore) -> AsyncIterator[pb_grpc.JobStoreServiceStub]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{jobstore.port}") as channel:
         yield pb_grpc.JobStoreServiceStub(channel)
-
-
-@dataclass
-class Stack:
-    """An in-process jobstore (on a private PostgreSQL) and gateway, on real ports."""
-
-    jobstore: Jobstore
-    gateway: Gateway
-    app: web.Application
-    base_url: str
-    settings: GatewaySettings
-
-    @property
-    def data_dir(self) -> Path:
-        return self.settings.data_dir
-
-
-async def start_gateway(settings: GatewaySettings) -> tuple[web.AppRunner, web.Application]:
-    app = create_app(settings)
-    runner = web.AppRunner(app, shutdown_timeout=2)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    gateway = app[GATEWAY]
-    await asyncio.wait_for(gateway.fanout.connected.wait(), timeout=10)
-    return runner, app
-
-
-def gateway_settings(jobstore_port: int, data_dir: Path, **overrides: object) -> GatewaySettings:
-    values: dict[str, object] = {
-        "jobstore_address": f"127.0.0.1:{jobstore_port}",
-        "host": "127.0.0.1",
-        "port": free_port(),
-        "data_dir": data_dir,
-        "flush_interval": 0.25,
-        "redis_url": None,
-        "api_token": None,
-        "log_format": "json",
-    }
-    values.update(overrides)
-    return GatewaySettings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

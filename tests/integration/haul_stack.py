@@ -14,8 +14,8 @@ import requests
 from redis import Redis
 from rq import Worker
 
-from tests.conftest import TEMPLATE_DB, clone_pg_database
 from tests.integration.processes import GatewayProcess, JobstoreProcess, ServiceProcess
+from tests.support.databases import TEMPLATE_DB, clone_pg_database
 from tests.support.media_server import MediaServer
 from tests.support.servers import PostgresServer
 

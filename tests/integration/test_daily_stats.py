@@ -30,7 +30,7 @@ from jobstore.domain.model import ControlAction
 from jobstore.domain.stats import DailyStats, StatsFigures
 from jobstore.domain.values import FileResult, JobOptions, JobType
 from jobstore.server import Jobstore
-from tests.conftest import Stack, gateway_settings, jobstore_settings, start_gateway, start_jobstore
+from tests.support.inprocess import Stack, gateway_settings, jobstore_settings, start_gateway, start_jobstore
 
 URL = "https://media.example/clip.mp4"
 SHA = "ab" * 32

@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import gateway_settings, jobstore_settings, start_gateway, start_jobstore
 from tests.support.deploy_checks import DEPLOY, ROOT, SECRETS
+from tests.support.inprocess import gateway_settings, jobstore_settings, start_gateway, start_jobstore
 from tests.support.servers import RedisServer, free_port
 
 

@@ -19,7 +19,7 @@ from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.adapters.rqueue import TASK, rq_job_id
 from jobstore.server import Jobstore
-from tests.conftest import jobstore_settings, start_jobstore
+from tests.support.inprocess import jobstore_settings, start_jobstore
 from tests.support.servers import RedisServer
 
 URL = "https://media.example/a.mp4"

@@ -28,8 +28,8 @@ from haul.contract import limits
 from haul.contract.events import WORKER_NAMESPACE
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.conftest import Stack
 from tests.support.hostile_worker_events import SPECS, Hostile, hostile_event
+from tests.support.inprocess import Stack
 from tests.support.worker_barrage import (
     URL,
     Barrage,

@@ -12,9 +12,9 @@ import pytest
 from gateway.rooms import RoomsUnavailable
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.conftest import gateway_settings, jobstore_settings, start_gateway, start_jobstore
 from tests.integration.processes import JobstoreProcess
 from tests.integration.sio_clients import WORKER_TOKEN, browser, progress, worker
+from tests.support.inprocess import gateway_settings, jobstore_settings, start_gateway, start_jobstore
 from tests.support.servers import RedisServer, free_port
 
 URL = "https://media.example/clip.mp4"

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
-from tests.conftest import Stack
+from tests.support.inprocess import Stack
 
 # Bounded and repeatable: the same cases every run, no example database, no shrinking.
 EXAMPLES_PER_OPERATION = 30

@@ -12,7 +12,7 @@ import pytest
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.conftest import Stack, gateway_settings, start_gateway
+from tests.support.inprocess import Stack, gateway_settings, start_gateway
 
 URL = "https://media.example/clip.mp4"
 

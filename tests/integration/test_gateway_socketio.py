@@ -15,8 +15,8 @@ import socketio
 from gateway import views
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.conftest import Stack, gateway_settings, start_gateway
 from tests.integration.sio_clients import WORKER_TOKEN, Recorder, browser, progress, worker
+from tests.support.inprocess import Stack, gateway_settings, start_gateway
 
 URL = "https://media.example/clip.mp4"
 

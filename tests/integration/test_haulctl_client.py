@@ -22,9 +22,9 @@ from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from haulctl import cli
 from haulctl.follow import JobFollower, SocketWatch
 from haulctl.gateway_api import GatewayApi
-from tests.conftest import Stack
 from tests.integration.haul_stack import Haul, run_haul_on_fresh_database
 from tests.integration.sio_clients import WORKER_TOKEN, progress, worker
+from tests.support.inprocess import Stack
 from tests.support.media_server import MediaServer, serve
 from tests.support.servers import PostgresServer, RedisServer
 

@@ -29,7 +29,7 @@ from jobstore.domain.values import (
     ProgressReport,
     VideoContainer,
 )
-from tests.conftest import migrate
+from tests.support.databases import migrate
 from tests.support.servers import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]

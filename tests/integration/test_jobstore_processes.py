@@ -13,8 +13,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.conftest import TEMPLATE_DB, clone_pg_database, jobstore_settings, migrate, start_jobstore
 from tests.integration.processes import JobstoreProcess
+from tests.support.databases import TEMPLATE_DB, clone_pg_database, migrate
+from tests.support.inprocess import jobstore_settings, start_jobstore
 from tests.support.servers import PostgresServer
 
 URL = "https://media.example/a.mp4"

@@ -16,8 +16,8 @@ from redis import Redis
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.settings import JobstoreSettings
-from tests.conftest import jobstore_settings, start_jobstore
 from tests.integration.processes import JobstoreProcess
+from tests.support.inprocess import jobstore_settings, start_jobstore
 from tests.support.servers import RedisServer
 
 URL = "https://media.example/a.mp4"

@@ -14,7 +14,7 @@ import pytest
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.conftest import jobstore_settings, start_jobstore
+from tests.support.inprocess import jobstore_settings, start_jobstore
 from tests.support.jobstore_jobs import SHA, URL, Stub, claimed, create, in_status, status_of
 
 

@@ -16,7 +16,7 @@ from jobstore.adapters.repository import job_to_row
 from jobstore.adapters.tables import jobs, metrics
 from jobstore.domain.model import Job
 from jobstore.domain.values import JobOptions, JobType
-from tests.conftest import downgrade, migrate
+from tests.support.databases import downgrade, migrate
 from tests.support.servers import PostgresServer
 
 T = TypeVar("T")

@@ -19,9 +19,9 @@ import socketio
 from haul.contract.events import WORKER_NAMESPACE
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.conftest import Stack
 from tests.support.hostile_values import MB
 from tests.support.hostile_worker_events import SPEC_BY_EVENT, SPECS, Hostile, contract_accepts, materialize
+from tests.support.inprocess import Stack
 
 URL = "https://media.example/a.mp4"
 
