@@ -1,4 +1,5 @@
-"""Builds the gateway: aiohttp app, Socket.IO server, progress flusher, change-feed fan-out."""
+"""Builds the gateway: aiohttp app, Socket.IO server, progress flusher, worker assignments,
+change-feed fan-out."""
 
 from __future__ import annotations
 
@@ -12,29 +13,24 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import apidocs, stats
+from gateway.assignments import WorkerAssignments
 from gateway.errors import error_middleware
 from gateway.fanout import Fanout
 from gateway.health import health_report, live
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
-from gateway.progress import ProgressBuffer, ProgressFlusher, Refused
+from gateway.progress import ProgressBuffer, ProgressFlusher
 from gateway.rest import DATA_DIR, JOBSTORE, add_routes
 from gateway.rooms import CheckedRedisManager
 from gateway.security import auth_middleware, cors_middleware, metrics_middleware
 from gateway.settings import GatewaySettings
-from gateway.sockets import BrowserNamespace, WorkerNamespace, WorkerRegistry
-from haul.jobstore.v1 import jobstore_pb2 as pb
+from gateway.sockets import BrowserNamespace, WorkerControl, WorkerNamespace, WorkerRegistry
 
 log = structlog.get_logger(__name__)
 
 # Socket.IO messages up to 2 MB are parsed, so an oversized field is refused by validation
 # (and counted) rather than by dropping the connection.
 MAX_SOCKET_MESSAGE = 2 * 1024 * 1024
-
-# What a worker is told when jobstore refuses its progress.
-CONTROL_FOR_REFUSAL: dict[int, str] = {
-    pb.REFUSAL_JOB_NOT_FOUND: "cancel",
-}
 
 
 class Gateway:
@@ -52,32 +48,26 @@ class Gateway:
             cors_allowed_origins=settings.cors_origins or None,
             max_http_buffer_size=MAX_SOCKET_MESSAGE,
         )
+        buffer = ProgressBuffer()
+        # The one owner of "which worker holds which job, and when it must stop": the change
+        # feed, jobstore's progress refusals and the /worker handlers all report to it.
+        self.assignments = WorkerAssignments(WorkerControl(self.sio), buffer)
         self.flusher = ProgressFlusher(
-            ProgressBuffer(),
-            jobstore.report_progress,
-            settings.flush_interval,
-            self._on_refused,
-            self.metrics.flushed,
+            buffer, jobstore.report_progress, settings.flush_interval, self.assignments, self.metrics.flushed
         )
         self.workers = WorkerNamespace(
-            settings.worker_token.get_secret_value(), jobstore, self.flusher, self.registry, self.metrics
+            settings.worker_token.get_secret_value(),
+            jobstore,
+            self.flusher,
+            self.assignments,
+            self.registry,
+            self.metrics,
         )
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
         self.sio.register_namespace(self.workers)
         self.sio.register_namespace(BrowserNamespace(api_token, jobstore, self.metrics))
-        self.fanout = Fanout(
-            self.sio, jobstore, self.workers.send_control, self._holder_attempt, self.metrics
-        )
+        self.fanout = Fanout(self.sio, jobstore, self.assignments, self.metrics)
         self.tasks: list[asyncio.Task[None]] = []
-
-    def _holder_attempt(self, job_id: str) -> int | None:
-        held = self.registry.holder.get(job_id)
-        return held[1] if held else None
-
-    async def _on_refused(self, refused: list[Refused]) -> None:
-        for item in refused:
-            action = CONTROL_FOR_REFUSAL.get(item.refusal, "abort")
-            await self.workers.send_control(item.job_id, action, "jobstore refused this attempt's progress")
 
     async def start(self, _app: web.Application) -> None:
         manager = self.sio.manager

@@ -1,4 +1,5 @@
-"""Turns jobstore's WatchJobs stream into browser events and worker control messages.
+"""Turns jobstore's WatchJobs stream into browser events, and hands each change to the
+worker assignments, which decide whether the worker holding the job must stop.
 
 Every gateway instance watches jobstore and delivers to its *own* connections only
 (`ignore_queue=True`), so each browser gets exactly one copy of each event whichever gateway
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -19,6 +19,7 @@ import socketio
 import structlog
 
 from gateway import views
+from gateway.assignments import WorkerAssignments
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
 from haul.contract.events import BROWSER_NAMESPACE
@@ -29,31 +30,20 @@ log = structlog.get_logger(__name__)
 ALL_JOBS_ROOM = "jobs:all"
 SEEN_LIMIT = 100_000
 
-SendControl = Callable[[str, str, str], Awaitable[bool]]
-
-# What a worker holding a job is told when the job moves to each status without it.
-CONTROL_FOR_STATUS = {
-    pb.JOB_STATUS_CANCELLED: "cancel",
-    pb.JOB_STATUS_PAUSED: "pause",
-    pb.JOB_STATUS_COMPLETED: "abort",
-    pb.JOB_STATUS_FAILED: "abort",
-    pb.JOB_STATUS_QUEUED: "abort",
-}
-
 
 class Fanout:
+    """Delivers jobstore's changes to this gateway's browsers and worker assignments."""
+
     def __init__(
         self,
         sio: socketio.AsyncServer,
         jobstore: JobstoreClient,
-        send_control: SendControl,
-        holder_attempt: Callable[[str], int | None],
+        assignments: WorkerAssignments,
         metrics: GatewayMetrics,
     ) -> None:
         self._sio = sio
-        self._holder_attempt = holder_attempt
         self._jobstore = jobstore
-        self._send_control = send_control
+        self._assignments = assignments
         self._metrics = metrics
         # The last (status, stage, attempt, seq) seen per job: a bounded cache, to tell
         # progress from status changes and to skip repeats of the same state.
@@ -90,11 +80,12 @@ class Fanout:
             delay = min(delay * 2, 5.0)
 
     async def apply(self, change: pb.JobChange) -> None:
+        """Deliver one change: browser events first, then the assignments' verdict on the worker."""
         job = change.job
         if change.kind == pb.CHANGE_KIND_DELETED:
             self._seen.pop(job.id, None)
             await self._emit("job-update", {"jobId": job.id, "deleted": True}, job.id)
-            await self._send_control(job.id, "cancel", "the job was deleted")
+            await self._assignments.job_deleted(job.id)
             return
         state = (job.status, job.stage, job.attempt, job.progress_seq)
         previous = self._seen.pop(job.id, None)
@@ -108,24 +99,11 @@ class Fanout:
             await self._emit("job-update", views.update_event(job), job.id)
         if job.status == pb.JOB_STATUS_RUNNING:
             await self._emit("progress", views.progress_event(job), job.id)
-            held = self._holder_attempt(job.id)
-            if held is not None and held < job.attempt:
-                await self._send_control(job.id, "abort", f"attempt {job.attempt} now owns the job")
-        elif status_changed:
-            await self._announce_outcome(job)
-
-    async def _announce_outcome(self, job: pb.Job) -> None:
-        if job.status == pb.JOB_STATUS_COMPLETED:
+        elif status_changed and job.status == pb.JOB_STATUS_COMPLETED:
             await self._emit("completed", views.completed_event(job), job.id)
-        elif job.status == pb.JOB_STATUS_FAILED:
+        elif status_changed and job.status == pb.JOB_STATUS_FAILED:
             await self._emit("failed", views.failed_event(job), job.id)
-        action = CONTROL_FOR_STATUS.get(job.status)
-        held = self._holder_attempt(job.id)
-        # The feed can lag behind a claim: a change from before the holder's attempt (the job's
-        # creation, say, delivered after the claim) says nothing about that attempt.
-        if action is not None and held is not None and job.attempt >= held:
-            reason = f"the job is now {views.STATUS_NAMES.get(job.status)}"
-            await self._send_control(job.id, action, reason)
+        await self._assignments.job_changed(job, status_changed=status_changed)
 
     async def _emit(self, event: str, data: dict[str, Any], job_id: str, everyone: bool = False) -> None:
         rooms: Any = None if everyone else [f"job:{job_id}", ALL_JOBS_ROOM]

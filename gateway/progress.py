@@ -3,7 +3,7 @@
 `ProgressBuffer` is pure: it keeps the newest update per job and drops anything older than
 what it has already seen for that job (a lower attempt, or the same attempt with a seq that
 is not higher). `ProgressFlusher` drains it every `interval` seconds into one ReportProgress
-call and tells the flusher's owner about refusals, so workers that lost their job stop.
+call and passes refusals on to whoever decides which workers must stop (`RefusalHandler`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 import structlog
@@ -95,8 +96,12 @@ def to_update(event: ProgressEvent) -> pb.ProgressUpdate:
 
 
 ReportProgress = Callable[[list[pb.ProgressUpdate]], Awaitable[pb.ReportProgressResponse]]
-OnRefused = Callable[[list[Refused]], Awaitable[None]]
 OnFlushed = Callable[[int], None]
+
+
+class RefusalHandler(Protocol):
+    async def progress_refused(self, refused: list[Refused]) -> None:
+        """jobstore refused these reports: the workers behind them no longer own their jobs."""
 
 
 class ProgressFlusher:
@@ -105,13 +110,13 @@ class ProgressFlusher:
         buffer: ProgressBuffer,
         report: ReportProgress,
         interval: float,
-        on_refused: OnRefused,
+        refusals: RefusalHandler,
         on_flushed: OnFlushed = lambda _size: None,
     ) -> None:
         self.buffer = buffer
         self._report = report
         self._interval = interval
-        self._on_refused = on_refused
+        self._refusals = refusals
         self._on_flushed = on_flushed
         self._lock = asyncio.Lock()
 
@@ -157,4 +162,4 @@ class ProgressFlusher:
                     if not result.accepted and result.refusal != pb.REFUSAL_STALE_SEQ
                 ]
                 if refused:
-                    await self._on_refused(refused)
+                    await self._refusals.progress_refused(refused)

@@ -16,6 +16,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gateway import views
+from gateway.assignments import WorkerAssignments
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
 from gateway.progress import ProgressBuffer, ProgressFlusher
@@ -46,29 +47,20 @@ def job_room(job_id: str) -> str:
 
 @dataclass
 class WorkerRegistry:
-    """Which local worker connection holds which job, and what each worker said about itself."""
+    """What each connected worker said about itself in its `hello` (for `/health`)."""
 
-    holder: dict[str, tuple[str, int]] = field(default_factory=dict)  # job id -> (sid, attempt)
-    jobs_of: dict[str, set[str]] = field(default_factory=dict)  # sid -> job ids
     hello: dict[str, WorkerHello] = field(default_factory=dict)  # sid -> hello
 
-    def hold(self, job_id: str, sid: str, attempt: int) -> None:
-        previous = self.holder.get(job_id)
-        if previous is not None and previous[0] != sid:
-            self.jobs_of.get(previous[0], set()).discard(job_id)
-        self.holder[job_id] = (sid, attempt)
-        self.jobs_of.setdefault(sid, set()).add(job_id)
 
-    def release(self, job_id: str) -> None:
-        held = self.holder.pop(job_id, None)
-        if held is not None:
-            self.jobs_of.get(held[0], set()).discard(job_id)
+class WorkerControl:
+    """Carries `control` messages to this gateway's own `/worker` connections."""
 
-    def drop(self, sid: str) -> None:
-        for job_id in self.jobs_of.pop(sid, set()):
-            if self.holder.get(job_id, ("", 0))[0] == sid:
-                del self.holder[job_id]
-        self.hello.pop(sid, None)
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def send(self, sid: str, message: ControlMessage) -> None:
+        """Deliver one `control` message to one worker connection of this gateway."""
+        await self._sio.emit("control", message.wire(), to=sid, namespace=WORKER_NAMESPACE, ignore_queue=True)
 
 
 def _refusal_for(exc: grpc.aio.AioRpcError) -> str:
@@ -102,6 +94,7 @@ class WorkerNamespace(CheckedNamespace):
         token: str,
         jobstore: JobstoreClient,
         flusher: ProgressFlusher,
+        assignments: WorkerAssignments,
         registry: WorkerRegistry,
         metrics: GatewayMetrics,
     ) -> None:
@@ -110,6 +103,7 @@ class WorkerNamespace(CheckedNamespace):
         self._jobstore = jobstore
         self._flusher = flusher
         self._buffer: ProgressBuffer = flusher.buffer
+        self._assignments = assignments
         self._registry = registry
         self._metrics = self.metrics = metrics
 
@@ -120,7 +114,8 @@ class WorkerNamespace(CheckedNamespace):
         self._metrics.connected_workers.inc()
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self._registry.drop(sid)
+        self._assignments.disconnected(sid)
+        self._registry.hello.pop(sid, None)
         self._metrics.connected_workers.dec()
 
     def _parse(self, model: type[Any], event: str, data: Any) -> Any:
@@ -149,7 +144,7 @@ class WorkerNamespace(CheckedNamespace):
             return ClaimReply(ok=False, refusal=_refusal_for(exc)).wire()
         if not reply.accepted:
             return ClaimReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
-        self._registry.hold(request.job_id, sid, reply.attempt)
+        self._assignments.claimed(request.job_id, sid, reply.attempt)
         return ClaimReply(ok=True, attempt=reply.attempt, job=views.job_spec(reply.job)).wire()
 
     async def on_progress(self, sid: str, data: Any = None) -> None:
@@ -159,7 +154,7 @@ class WorkerNamespace(CheckedNamespace):
         if not self._buffer.offer(event):
             self._metrics.socket_events.labels(WORKER_NAMESPACE, "progress", "stale").inc()
             return
-        self._registry.hold(event.job_id, sid, event.attempt)
+        self._assignments.reported_progress(event.job_id, sid, event.attempt)
 
     async def on_completed(self, sid: str, data: Any = None) -> dict[str, Any]:
         event: CompletedEvent | None = self._parse(CompletedEvent, "completed", data)
@@ -193,10 +188,10 @@ class WorkerNamespace(CheckedNamespace):
     async def _finish(self, job_id: str, call: Any) -> dict[str, Any]:
         """Terminal events: flush the job's pending progress first, ack only after the commit.
 
-        The job leaves the registry first: the change feed may announce the outcome before the
-        reply arrives, and the worker reporting it must not be told to abort its own job.
+        The job is released first: the change feed may announce the outcome before the reply
+        arrives, and the worker reporting it must not be told to abort its own job.
         """
-        self._registry.release(job_id)
+        self._assignments.released(job_id)
         try:
             await self._flusher.flush_job(job_id)
             reply: pb.FinishJobResponse = await call()
@@ -207,18 +202,6 @@ class WorkerNamespace(CheckedNamespace):
         if not reply.accepted:
             return TerminalReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
         return TerminalReply(ok=True).wire()
-
-    async def send_control(self, job_id: str, action: str, reason: str) -> bool:
-        """Tell the local worker holding `job_id` to stop; False when no local worker holds it."""
-        held = self._registry.holder.get(job_id)
-        if held is None:
-            return False
-        message = ControlMessage(job_id=job_id, action=action, reason=reason)  # type: ignore[arg-type]
-        await self.emit("control", message.wire(), to=held[0], ignore_queue=True)
-        if action != "pause":
-            self._buffer.forget(job_id)
-        self._registry.release(job_id)
-        return True
 
 
 class SubscribeRequest(BaseModel):

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from gateway.assignments import WorkerAssignments
 from gateway.fanout import Fanout
 from gateway.metrics import GatewayMetrics
+from gateway.progress import ProgressBuffer
+from haul.contract.events import ControlMessage
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
 JOB = "8f9a3c52-5b1e-4f7a-9a0e-1c2d3e4f5a6b"
+UPDATED = Timestamp(seconds=1_700_000_000)  # jobstore stamps every job it sends
 
 
 class RecordingServer:
@@ -19,20 +25,28 @@ class RecordingServer:
         self.emitted.append((event, data))
 
 
+class RecordingControl:
+    def __init__(self) -> None:
+        self.controls: list[tuple[str, str]] = []
+
+    async def send(self, _sid: str, message: ControlMessage) -> None:
+        self.controls.append((message.job_id, message.action))
+
+
 class Harness:
     def __init__(self, held_attempt: int | None) -> None:
         self.sio = RecordingServer()
-        self.controls: list[tuple[str, str]] = []
-        self.held = held_attempt
-
-        async def send_control(job_id: str, action: str, _reason: str) -> bool:
-            self.controls.append((job_id, action))
-            return True
-
-        self.fanout = Fanout(self.sio, None, send_control, lambda _id: self.held, GatewayMetrics())  # type: ignore[arg-type]
+        self.channel = RecordingControl()
+        self.controls = self.channel.controls
+        assignments = WorkerAssignments(self.channel, ProgressBuffer())
+        if held_attempt is not None:
+            assignments.claimed(JOB, "worker-sid", held_attempt)
+        self.fanout = Fanout(self.sio, None, assignments, GatewayMetrics())  # type: ignore[arg-type]
 
     async def apply(self, status: int, attempt: int, seq: int = 0, stage: int = pb.JOB_STAGE_QUEUED) -> None:
-        job = pb.Job(id=JOB, status=status, attempt=attempt, progress_seq=seq, stage=stage)
+        job = pb.Job(
+            id=JOB, status=status, attempt=attempt, progress_seq=seq, stage=stage, updated_at=UPDATED
+        )
         await self.fanout.apply(pb.JobChange(kind=pb.CHANGE_KIND_UPSERTED, job=job))
 
 
