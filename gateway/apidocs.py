@@ -13,7 +13,7 @@ from aiohttp import web
 
 from gateway.openapi import SPEC
 from gateway.openapi_builders import JSON, Schema, error_codes
-from gateway.openapi_schemas import SCHEMAS
+from gateway.openapi_components import SCHEMAS
 
 CSS = """
 body{font:15px/1.5 system-ui,sans-serif;color:#1d2330;max-width:64rem;margin:2rem auto;padding:0 1rem}
@@ -62,7 +62,8 @@ def type_label(schema: Schema) -> str:
         refs = [part for part in schema["allOf"] if "$ref" in part]
         known = {name for part in refs for name in resolve(part).get("properties", {})}
         added = [name for part in schema["allOf"] for name in part.get("properties", {}) if name not in known]
-        return " + ".join([*map(type_label, refs), *(["{" + ", ".join(added) + "}"] if added else [])])
+        label = " + ".join([*map(type_label, refs), *(["{" + ", ".join(added) + "}"] if added else [])])
+        return label + (" | null" if schema.get("nullable") else "")
     if "enum" in schema:
         return " | ".join("null" if value is None else code(value) for value in schema["enum"])
     if schema.get("type") == "array":
@@ -154,7 +155,10 @@ def render() -> str:
         body += [operation_html(p, m, o) for p, m, o in ops if tag["name"] in o["tags"]]
     body.append("<h2>Schemas</h2>")
     for name, schema in SCHEMAS.items():
-        fields = table(("Field", "Type", "Required", "Notes"), field_rows(schema, expand=False))
+        if "enum" in schema:  # an enum's members, instead of a table of fields
+            fields = f"<p>One of {type_label(schema)}.</p>"
+        else:
+            fields = table(("Field", "Type", "Required", "Notes"), field_rows(schema, expand=False))
         body.append(f'<section id="schema-{name}"><h3>{name}</h3><p>{esc(schema.get("description", ""))}</p>{fields}</section>')  # fmt: skip
     head = (
         f'<meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{title} API</title>'

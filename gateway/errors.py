@@ -8,6 +8,8 @@ import grpc
 import structlog
 from aiohttp import web
 
+from haul.contract.reports import Error
+
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,7 +46,7 @@ def from_grpc(exc: grpc.aio.AioRpcError) -> ApiError:
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return web.json_response(Error.saying(code, message).wire(), status=status)
 
 
 @web.middleware

@@ -84,7 +84,7 @@ class Fanout:
         job = change.job
         if change.kind == pb.CHANGE_KIND_DELETED:
             self._seen.pop(job.id, None)
-            await self._emit("job-update", {"jobId": job.id, "deleted": True}, job.id)
+            await self._emit("job-update", views.deleted_event(job.id), job.id)
             await self._assignments.job_deleted(job.id)
             return
         state = (job.status, job.stage, job.attempt, job.progress_seq)

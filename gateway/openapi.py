@@ -1,9 +1,10 @@
 """The REST API's OpenAPI 3.0.3 document (served, with a readable page, by `gateway.apidocs`).
 
-The document is written by hand (components in `gateway.openapi_schemas`, built
-with `gateway.openapi_builders`);
-`tests/integration/test_gateway_openapi.py` checks it against the routes and runs the live API
-against it. The page is rendered from the document on the server: no script, nothing fetched.
+The paths are written here; the components are in `gateway.openapi_components`, their schemas
+generated from the contract's models (`haul.contract`), so the web UI's types are generated from
+this document too (`python -m gateway.openapi_export`). `tests/integration/test_gateway_openapi.py`
+checks it against the routes and runs the live API against it. The page is rendered from the
+document on the server: no script, nothing fetched.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.openapi_builders import error, header, ok, op, ref, text
-from gateway.openapi_schemas import PARAMETERS, RESPONSES, SCHEMAS
+from gateway.openapi_components import PARAMETERS, RESPONSES, SCHEMAS
 
 JOB = ("JobId",)
 INVALID_JOB_ID = ref("InvalidJobId", "responses")

@@ -1,15 +1,56 @@
-"""Small builders for the OpenAPI document: schemas, responses, parameters and operations.
+"""Small builders for the OpenAPI document: component schemas from the contract's models, and
+responses, parameters and operations.
 
-They only shape dictionaries; what the API accepts and returns is spelled out in
-`gateway.openapi_schemas` (components) and `gateway.openapi` (paths).
+They only shape dictionaries; what the API accepts and returns is the contract's models
+(`haul.contract`), and `gateway.openapi` says which route takes and gives which.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+
 Schema = dict[str, Any]
 JSON = "application/json"
+NULL = {"type": "null"}
+
+
+def openapi30(node: Any) -> Any:
+    """A pydantic (JSON Schema 2020-12) schema in OpenAPI 3.0's dialect: `nullable` instead of a
+    null type, `enum` instead of `const`, no keys beside a `$ref`, and no generated titles."""
+    if isinstance(node, list):
+        return [openapi30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: Schema = {}
+    for key, value in node.items():
+        if key == "properties":
+            out[key] = {name: openapi30(schema) for name, schema in value.items()}
+        elif key == "const":
+            out["enum"] = [value]
+        elif key != "title":
+            out[key] = openapi30(value)
+    if NULL in out.get("anyOf", []):
+        others = [variant for variant in out.pop("anyOf") if variant != NULL]
+        out = {**others[0], **out} if len(others) == 1 else {"anyOf": others, **out}
+        out["nullable"] = True
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    if out.get("default", ...) is None:
+        del out["default"]  # says nothing a client can use, and 3.0 checks it against an enum's members
+    if "$ref" in out and len(out) > 1:
+        out = {"allOf": [{"$ref": out.pop("$ref")}], **out}
+    return out
+
+
+def component_schemas(types: dict[Any, JsonSchemaMode]) -> dict[str, Schema]:
+    """The schemas of these models and enums (validation mode for what clients send, serialization
+    for what they get) and of everything they refer to, by name."""
+    inputs = [(kind, mode, TypeAdapter(kind)) for kind, mode in types.items()]
+    _, found = TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}")
+    return {name: openapi30(schema) for name, schema in sorted(found["$defs"].items())}
 
 
 def ref(name: str, kind: str = "schemas") -> Schema:

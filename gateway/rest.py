@@ -6,48 +6,28 @@ import asyncio
 import shutil
 import uuid
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import grpc
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from gateway import views
 from gateway.errors import ApiError
 from gateway.files import file_response, resolve_inside
 from gateway.jobstore_client import JobstoreClient
-from haul.contract import limits
+from haul.contract import from_proto, limits
+from haul.contract.enums import ControlAction, JobStatus
+from haul.contract.from_proto import to_proto
+from haul.contract.rest import Accepted, Deleted, DownloadRequest, FileInfo, JobPage
 from haul.contract.urls import UrlRefused, check_url
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
 JOBSTORE = web.AppKey("jobstore", JobstoreClient)
 DATA_DIR = web.AppKey("data_dir", Path)
 
-ACTIONS = {
-    "cancel": pb.CONTROL_ACTION_CANCEL,
-    "pause": pb.CONTROL_ACTION_PAUSE,
-    "resume": pb.CONTROL_ACTION_RESUME,
-    "retry": pb.CONTROL_ACTION_RETRY,
-}
+ACTIONS = {action.value: to_proto(action) for action in ControlAction}
 IDEMPOTENCY_KEY_MAX = 200
-
-
-class DownloadOptions(BaseModel):
-    """The whitelisted options. Anything else is refused, never passed to a tool."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    maxHeight: Annotated[int, Field(ge=0, le=limits.MAX_HEIGHT)] | None = None
-    audioFormat: Literal["mp3", "m4a", "opus"] | None = None
-    videoContainer: Literal["mp4", "mkv", "webm"] | None = None
-
-
-class DownloadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: Annotated[str, Field(min_length=1, max_length=8192)]
-    type: Literal["auto", "video", "audio", "file"] = "auto"
-    options: DownloadOptions = DownloadOptions()
 
 
 def job_id_from(request: web.Request) -> str:
@@ -97,24 +77,19 @@ async def create_download(request: web.Request) -> web.Response:
         check_url(body.url)
     except UrlRefused as exc:
         raise ApiError(422, "url_refused", str(exc)) from None
-    options = pb.JobOptions(max_height=body.options.maxHeight or 0)
-    if body.options.audioFormat:
-        options.audio_format = views.AUDIO_BY_NAME[body.options.audioFormat]
-    if body.options.videoContainer:
-        options.video_container = views.CONTAINER_BY_NAME[body.options.videoContainer]
     created = await request.app[JOBSTORE].create(
         pb.CreateJobRequest(
             url=body.url,
-            type=views.TYPE_BY_NAME[body.type],
-            options=options,
+            type=to_proto(body.type),
+            options=from_proto.options_message(body.options),
             idempotency_key=idempotency_key(request),
         )
     )
     headers = {"Location": f"/downloads/{created.job.id}"}
     if not created.created:
         headers["Idempotent-Replayed"] = "true"
-    payload = {"jobId": created.job.id, "status": views.STATUS_NAMES.get(created.job.status)}
-    return web.json_response(payload, status=202, headers=headers)
+    accepted = Accepted.of(job_id=created.job.id, status=from_proto.from_proto(JobStatus, created.job.status))
+    return web.json_response(accepted.wire(), status=202, headers=headers)
 
 
 async def list_downloads(request: web.Request) -> web.Response:
@@ -141,16 +116,13 @@ async def list_downloads(request: web.Request) -> web.Response:
         if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
             raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued") from None
         raise
-    return web.json_response(
-        {"items": [views.job_json(j) for j in page.jobs], "nextCursor": page.next_page_token or None}
-    )
+    jobs = JobPage.of(items=[from_proto.job(j) for j in page.jobs], next_cursor=page.next_page_token or None)
+    return web.json_response(jobs.wire())
 
 
 async def get_download(request: web.Request) -> web.Response:
     reply = await request.app[JOBSTORE].get(job_id_from(request), include_history=True)
-    body = views.job_json(reply.job)
-    body["history"] = [views.history_json(e) for e in reply.history]
-    return web.json_response(body)
+    return web.json_response(from_proto.job_detail(reply).wire())
 
 
 async def control_download(request: web.Request) -> web.Response:
@@ -166,9 +138,10 @@ async def delete_download(request: web.Request) -> web.Response:
     reply = await request.app[JOBSTORE].delete(job_id)
     folder = request.app[DATA_DIR] / job_id
     await asyncio.to_thread(shutil.rmtree, folder, True)
-    return web.json_response(
-        {"jobId": job_id, "deleted": True, "status": views.STATUS_NAMES.get(reply.job.status)}
+    deleted = Deleted.of(
+        job_id=job_id, deleted=True, status=from_proto.from_proto(JobStatus, reply.job.status)
     )
+    return web.json_response(deleted.wire())
 
 
 async def _completed_job(request: web.Request) -> pb.Job:
@@ -183,15 +156,14 @@ async def _completed_job(request: web.Request) -> pb.Job:
 async def file_metadata(request: web.Request) -> web.Response:
     job = await _completed_job(request)
     path = resolve_inside(request.app[DATA_DIR], job.id, job.filename)
-    return web.json_response(
-        {
-            "jobId": job.id,
-            "filename": job.filename,
-            "size": path.stat().st_size,
-            "sha256": job.sha256,
-            "downloadUrl": f"/files/{job.id}/download",
-        }
+    info = FileInfo.of(
+        job_id=job.id,
+        filename=job.filename,
+        size=path.stat().st_size,
+        sha256=job.sha256,
+        download_url=f"/files/{job.id}/download",
     )
+    return web.json_response(info.wire())
 
 
 async def file_download(request: web.Request) -> web.FileResponse:

@@ -13,13 +13,14 @@ from typing import Any
 import grpc
 import socketio
 import structlog
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from gateway import views
 from gateway.assignments import WorkerAssignments
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
 from gateway.progress import ProgressBuffer, ProgressFlusher
+from haul.contract.browser import SubscribeRequest
 from haul.contract.events import (
     BROWSER_NAMESPACE,
     WORKER_NAMESPACE,
@@ -28,7 +29,6 @@ from haul.contract.events import (
     CompletedEvent,
     ControlMessage,
     FailedEvent,
-    JobId,
     ProgressEvent,
     TerminalReply,
     WorkerHello,
@@ -204,15 +204,8 @@ class WorkerNamespace(CheckedNamespace):
         return TerminalReply(ok=True).wire()
 
 
-class SubscribeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
-
-    jobId: JobId | None = None
-    all: bool = False
-
-
 def _error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+    return views.error_json(code, message)
 
 
 class BrowserNamespace(CheckedNamespace):
@@ -239,14 +232,11 @@ class BrowserNamespace(CheckedNamespace):
             if request.jobId is not None:
                 reply = await self._jobstore.get(request.jobId)
                 await self.enter_room(sid, job_room(request.jobId))
-                return {"job": views.job_json(reply.job)}
+                return views.job_snapshot(reply.job)
             if request.all:
                 await self.enter_room(sid, ALL_JOBS_ROOM)
                 page = await self._jobstore.list_jobs(pb.ListJobsRequest(page_size=SNAPSHOT_PAGE))
-                return {
-                    "jobs": [views.job_json(j) for j in page.jobs],
-                    "nextCursor": page.next_page_token or None,
-                }
+                return views.list_snapshot(page)
         except grpc.aio.AioRpcError as exc:
             if exc.code() is grpc.StatusCode.NOT_FOUND:
                 return _error("not_found", "no such job")

@@ -1,25 +1,31 @@
-"""How jobs look on the wire to browsers and REST clients: camelCase JSON, lower-case names."""
+"""How jobs look to browsers and REST clients: the contract's shapes, as the JSON to send.
+
+The shapes and their conversion from jobstore's messages live in `haul.contract`; these are the
+gateway's names for them, plus protobuf numbers by wire name for building requests.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
+from haul.contract import from_proto
+from haul.contract.browser import JobSnapshot, JobUpdate, ListSnapshot
+from haul.contract.enums import AudioFormat, JobStage, JobStatus, JobType, Refusal, VideoContainer
 from haul.contract.events import JobSpec
+from haul.contract.reports import Error
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
 
-def _names(enum: Any, prefix: str) -> dict[int, str]:
-    return {number: name.removeprefix(prefix).lower() for name, number in enum.items() if number != 0}
+def _names(enum: Any) -> dict[int, str]:
+    return {from_proto.to_proto(member): member.value for member in enum}
 
 
-STATUS_NAMES = _names(pb.JobStatus, "JOB_STATUS_")
-STAGE_NAMES = _names(pb.JobStage, "JOB_STAGE_")
-TYPE_NAMES = _names(pb.JobType, "JOB_TYPE_")
-AUDIO_NAMES = _names(pb.AudioFormat, "AUDIO_FORMAT_")
-CONTAINER_NAMES = _names(pb.VideoContainer, "VIDEO_CONTAINER_")
-REFUSAL_NAMES = _names(pb.Refusal, "REFUSAL_")
+STATUS_NAMES = _names(JobStatus)
+STAGE_NAMES = _names(JobStage)
+TYPE_NAMES = _names(JobType)
+AUDIO_NAMES = _names(AudioFormat)
+CONTAINER_NAMES = _names(VideoContainer)
+REFUSAL_NAMES = _names(Refusal)
 TERMINAL = frozenset({pb.JOB_STATUS_COMPLETED, pb.JOB_STATUS_FAILED, pb.JOB_STATUS_CANCELLED})
 
 # Name -> protobuf enum number; typed loosely because the generated enums are int subclasses.
@@ -30,113 +36,54 @@ CONTAINER_BY_NAME: dict[str, Any] = {name: number for number, name in CONTAINER_
 STAGE_BY_NAME: dict[str, Any] = {name: number for number, name in STAGE_NAMES.items()}
 
 
-def _time(message: Any, field: str) -> str | None:
-    if not message.HasField(field):
-        return None
-    stamp: Timestamp = getattr(message, field)
-    return stamp.ToDatetime().isoformat(timespec="milliseconds") + "Z"
-
-
-def _optional(message: Any, field: str) -> Any:
-    return getattr(message, field) if message.HasField(field) else None
-
-
 def job_json(job: pb.Job) -> dict[str, Any]:
     """The full job, as REST returns it and as snapshots carry it."""
-    return {
-        "id": job.id,
-        "url": job.url,
-        "type": TYPE_NAMES.get(job.type, "auto"),
-        "options": {
-            "maxHeight": job.options.max_height or None,
-            "audioFormat": AUDIO_NAMES.get(job.options.audio_format),
-            "videoContainer": CONTAINER_NAMES.get(job.options.video_container),
-        },
-        "status": STATUS_NAMES.get(job.status),
-        "stage": STAGE_NAMES.get(job.stage),
-        "progress": job.progress,
-        "downloadedBytes": job.downloaded_bytes,
-        "totalBytes": _optional(job, "total_bytes"),
-        "speed": _optional(job, "speed"),
-        "eta": _optional(job, "eta"),
-        "filename": job.filename or None,
-        "size": job.size if job.status == pb.JOB_STATUS_COMPLETED else None,
-        "sha256": job.sha256 or None,
-        "errorCode": job.error_code or None,
-        "errorMessage": job.error_message or None,
-        "meta": {
-            "title": job.meta.title or None,
-            "duration": job.meta.duration or None,
-            "extractor": job.meta.extractor or None,
-            "thumbnail": job.meta.thumbnail or None,
-        },
-        "attempt": job.attempt,
-        "maxAttempts": job.max_attempts,
-        "createdAt": _time(job, "created_at"),
-        "updatedAt": _time(job, "updated_at"),
-        "startedAt": _time(job, "started_at"),
-        "finishedAt": _time(job, "finished_at"),
-        "links": {
-            "self": f"/downloads/{job.id}",
-            "file": f"/files/{job.id}" if job.status == pb.JOB_STATUS_COMPLETED else None,
-            "download": f"/files/{job.id}/download" if job.status == pb.JOB_STATUS_COMPLETED else None,
-        },
-    }
+    return from_proto.job(job).wire()
+
+
+def job_snapshot(job: pb.Job) -> dict[str, Any]:
+    """The answer to `subscribe {jobId}`."""
+    return JobSnapshot.of(job=from_proto.job(job)).wire()
+
+
+def list_snapshot(page: pb.ListJobsResponse) -> dict[str, Any]:
+    """The answer to `subscribe {all: true}`."""
+    jobs = [from_proto.job(job) for job in page.jobs]
+    return ListSnapshot.of(jobs=jobs, next_cursor=page.next_page_token or None).wire()
+
+
+def error_json(code: str, message: str) -> dict[str, Any]:
+    """`{error: {code, message}}`, as REST and socket answers carry it."""
+    return Error.saying(code, message).wire()
 
 
 def history_json(event: pb.JobEvent) -> dict[str, Any]:
-    return {
-        "at": _time(event, "at"),
-        "from": STATUS_NAMES.get(event.from_status),
-        "to": STATUS_NAMES.get(event.to_status),
-        "actor": event.actor,
-        "reason": event.reason,
-    }
+    return from_proto.history_event(event).wire()
 
 
 def progress_event(job: pb.Job) -> dict[str, Any]:
-    """`progress {jobId, stage, progress, speed?, eta?, totalBytes?}` (plus downloadedBytes,
-    attempt and updatedAt, by which a browser orders events against snapshots)."""
-    event: dict[str, Any] = {
-        "jobId": job.id,
-        "stage": STAGE_NAMES.get(job.stage),
-        "progress": job.progress,
-        "downloadedBytes": job.downloaded_bytes,
-        "attempt": job.attempt,
-        "updatedAt": _time(job, "updated_at"),
-    }
-    for key, field in (("speed", "speed"), ("eta", "eta"), ("totalBytes", "total_bytes")):
-        if job.HasField(field):
-            event[key] = getattr(job, field)
-    return event
+    """`progress` (`haul.contract.browser.JobProgress`)."""
+    return from_proto.progress(job).wire()
 
 
 def update_event(job: pb.Job) -> dict[str, Any]:
-    """`job-update {jobId, status, stage, progress, attempt, updatedAt}`."""
-    return {
-        "jobId": job.id,
-        "status": STATUS_NAMES.get(job.status),
-        "stage": STAGE_NAMES.get(job.stage),
-        "progress": job.progress,
-        "attempt": job.attempt,
-        "updatedAt": _time(job, "updated_at"),
-    }
+    """`job-update` (`haul.contract.browser.JobUpdate`)."""
+    return from_proto.update(job).wire()
+
+
+def deleted_event(job_id: str) -> dict[str, Any]:
+    """`job-update` for a job that is gone: `{jobId, deleted: true}`."""
+    return JobUpdate.of(job_id=job_id, deleted=True).wire()
 
 
 def completed_event(job: pb.Job) -> dict[str, Any]:
-    return {"jobId": job.id, "filename": job.filename, "size": job.size, "outputPath": job.output_path}
+    return from_proto.completed(job).wire()
 
 
 def failed_event(job: pb.Job) -> dict[str, Any]:
-    return {"jobId": job.id, "errorCode": job.error_code, "message": job.error_message}
+    return from_proto.failed(job).wire()
 
 
 def job_spec(job: pb.Job) -> JobSpec:
     """What a worker needs to run the job, from the claimed job."""
-    return JobSpec(
-        url=job.url,
-        type=TYPE_NAMES.get(job.type, "auto"),  # type: ignore[arg-type]
-        max_height=job.options.max_height or None,
-        audio_format=AUDIO_NAMES.get(job.options.audio_format),  # type: ignore[arg-type]
-        video_container=CONTAINER_NAMES.get(job.options.video_container),  # type: ignore[arg-type]
-    )
+    return from_proto.job_spec(job)

@@ -10,16 +10,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from haul.contract import enums
+from haul.contract.enums import AudioFormat, ControlAction, JobStatus, JobType, VideoContainer
+
 Job = dict[str, Any]
 OnUpdate = Callable[[Job], None]
 OnNotice = Callable[[str], None]
 
-STATUSES = ("queued", "running", "paused", "completed", "failed", "cancelled")
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
-JOB_TYPES = ("auto", "video", "audio", "file")
-AUDIO_FORMATS = ("mp3", "m4a", "opus")
-VIDEO_CONTAINERS = ("mp4", "mkv", "webm")
-ACTIONS = ("cancel", "pause", "resume", "retry")
+STATUSES = tuple(status.value for status in JobStatus)
+TERMINAL_STATUSES = frozenset(status.value for status in enums.TERMINAL_STATUSES)
+JOB_TYPES = tuple(job_type.value for job_type in JobType)
+AUDIO_FORMATS = tuple(audio.value for audio in AudioFormat)
+VIDEO_CONTAINERS = tuple(container.value for container in VideoContainer)
+ACTIONS = tuple(action.value for action in ControlAction)
 
 
 def is_terminal(job: Job) -> bool:

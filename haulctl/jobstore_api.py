@@ -11,7 +11,10 @@ from typing import Any
 
 import grpc
 
-from gateway import views
+from haul.contract import from_proto
+from haul.contract.enums import ControlAction, JobStatus, JobType
+from haul.contract.from_proto import to_proto
+from haul.contract.rest import Deleted, DownloadOptions
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from haulctl.api import Job, JobList, OnNotice, OnUpdate, Submission
@@ -24,12 +27,6 @@ ERROR_CODES = {
     grpc.StatusCode.INVALID_ARGUMENT: "invalid_request",
     grpc.StatusCode.ALREADY_EXISTS: "idempotency_conflict",
     grpc.StatusCode.UNAUTHENTICATED: "unauthorized",
-}
-ACTIONS = {
-    "cancel": pb.CONTROL_ACTION_CANCEL,
-    "pause": pb.CONTROL_ACTION_PAUSE,
-    "resume": pb.CONTROL_ACTION_RESUME,
-    "retry": pb.CONTROL_ACTION_RETRY,
 }
 
 
@@ -44,12 +41,8 @@ def rpc_error(exc: grpc.RpcError, address: str) -> CliError:
 
 
 def options_message(options: dict[str, Any]) -> pb.JobOptions:
-    message = pb.JobOptions(max_height=int(options.get("maxHeight") or 0))
-    if options.get("audioFormat"):
-        message.audio_format = views.AUDIO_BY_NAME[options["audioFormat"]]
-    if options.get("videoContainer"):
-        message.video_container = views.CONTAINER_BY_NAME[options["videoContainer"]]
-    return message
+    """The command line's options (the REST names) as CreateJob takes them."""
+    return from_proto.options_message(DownloadOptions.model_validate(options))
 
 
 class JobstoreApi:
@@ -69,7 +62,7 @@ class JobstoreApi:
     def submit(self, submission: Submission) -> Job:
         request = pb.CreateJobRequest(
             url=submission.url,
-            type=views.TYPE_BY_NAME[submission.type],
+            type=to_proto(JobType(submission.type)),
             options=options_message(submission.options),
             # The gateway's namespace for callers' keys, so REST and gRPC submits agree.
             idempotency_key=f"client-{submission.idempotency_key}" if submission.idempotency_key else "",
@@ -81,25 +74,24 @@ class JobstoreApi:
         reply: pb.GetJobResponse = self._call(
             self._stub.GetJob, pb.GetJobRequest(job_id=job_id, include_history=True)
         )
-        job = views.job_json(reply.job)
-        job["history"] = [views.history_json(event) for event in reply.history]
-        return job
+        return from_proto.job_detail(reply).wire()
 
     def list(self, statuses: list[str], limit: int, cursor: str | None) -> JobList:
         request = pb.ListJobsRequest(
-            page_size=limit, page_token=cursor or "", statuses=[views.STATUS_BY_NAME[s] for s in statuses]
+            page_size=limit, page_token=cursor or "", statuses=[to_proto(JobStatus(s)) for s in statuses]
         )
         page: pb.ListJobsResponse = self._call(self._stub.ListJobs, request)
-        return JobList([views.job_json(job) for job in page.jobs], page.next_page_token or None)
+        return JobList([from_proto.job(job).wire() for job in page.jobs], page.next_page_token or None)
 
     def control(self, job_id: str, action: str) -> Job:
-        request = pb.ControlJobRequest(job_id=job_id, action=ACTIONS[action])
+        request = pb.ControlJobRequest(job_id=job_id, action=to_proto(ControlAction(action)))
         reply: pb.ControlJobResponse = self._call(self._stub.ControlJob, request)
-        return views.job_json(reply.job)
+        return from_proto.job(reply.job).wire()
 
     def delete(self, job_id: str) -> dict[str, Any]:
         reply: pb.DeleteJobResponse = self._call(self._stub.DeleteJob, pb.DeleteJobRequest(job_id=job_id))
-        return {"jobId": job_id, "deleted": True, "status": views.STATUS_NAMES.get(reply.job.status)}
+        status = from_proto.from_proto(JobStatus, reply.job.status)
+        return Deleted.of(job_id=job_id, deleted=True, status=status).wire()
 
     def follow(self, job_id: str, on_update: OnUpdate, on_notice: OnNotice | None = None) -> Job:
         return JobFollower(lambda: self.get(job_id)).run(on_update)

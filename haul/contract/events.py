@@ -10,15 +10,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 from pydantic.alias_generators import to_camel
 
 from haul.contract import limits
+from haul.contract.enums import AudioFormat, JobStage, JobType, VideoContainer
 
 WORKER_NAMESPACE = "/worker"
 BROWSER_NAMESPACE = "/jobs"
 
-Stage = Literal["resolving", "downloading", "merging", "postprocessing", "finalizing"]
+# The stages a worker may report: jobstore alone sets `queued` and `done`.
+Stage = Literal[
+    JobStage.RESOLVING, JobStage.DOWNLOADING, JobStage.MERGING, JobStage.POSTPROCESSING, JobStage.FINALIZING
+]
 ControlAction = Literal["cancel", "pause", "abort"]
 
 
@@ -68,7 +72,7 @@ class WireModel(BaseModel):
 
     def wire(self) -> dict[str, Any]:
         """The JSON object to emit: camelCase keys, unset optional fields left out."""
-        return self.model_dump(by_alias=True, exclude_none=True)
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class MediaMeta(WireModel):
@@ -94,11 +98,12 @@ class ClaimRequest(WireModel):
 class JobSpec(WireModel):
     """What to download, as jobstore stored it: handed to the worker with its claim."""
 
+    # Strict mode takes only enum instances from Python; the reply arrives as decoded JSON text.
     url: Annotated[str, Field(max_length=8192)]
-    type: Literal["auto", "video", "audio", "file"]
+    type: Annotated[JobType, Strict(False)]
     max_height: int | None = None
-    audio_format: Literal["mp3", "m4a", "opus"] | None = None
-    video_container: Literal["mp4", "mkv", "webm"] | None = None
+    audio_format: Annotated[AudioFormat, Strict(False)] | None = None
+    video_container: Annotated[VideoContainer, Strict(False)] | None = None
 
 
 class ClaimReply(WireModel):

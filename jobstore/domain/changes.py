@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from haul.contract.enums import ChangeKind
 from jobstore.domain.model import Job
 
-
-class ChangeKind(StrEnum):
-    UPSERTED = "upserted"
-    DELETED = "deleted"
+__all__ = ["ChangeKind", "JobChange"]
 
 
 @dataclass(frozen=True)

@@ -11,45 +11,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
+# The enums are the contract's; re-exported here, where the domain has always named them.
+from haul.contract.enums import TERMINAL_STATUSES as TERMINAL_STATUSES
+from haul.contract.enums import ControlAction as ControlAction
+from haul.contract.enums import JobStatus as JobStatus
+from haul.contract.enums import Refusal as Refusal
 from jobstore.domain.errors import InvalidTransition
 from jobstore.domain.values import FileResult, JobMeta, JobOptions, JobStage, JobType, ProgressReport
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL_STATUSES
-
-
-TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
-class ControlAction(StrEnum):
-    CANCEL = "cancel"
-    PAUSE = "pause"
-    RESUME = "resume"
-    RETRY = "retry"
-
-
-class Refusal(StrEnum):
-    """Why a worker's claim or report was not applied."""
-
-    JOB_NOT_FOUND = "job_not_found"
-    STALE_ATTEMPT = "stale_attempt"
-    JOB_FINISHED = "job_finished"
-    JOB_NOT_RUNNING = "job_not_running"
-    STALE_SEQ = "stale_seq"
-    ALREADY_CLAIMED = "already_claimed"
-
 
 # Which statuses each person-driven action may start from.
 CONTROL_SOURCES: dict[ControlAction, frozenset[JobStatus]] = {

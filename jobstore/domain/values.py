@@ -10,36 +10,20 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 
+# The enums are the contract's, so the domain, the wire and the web UI cannot disagree.
+from haul.contract.enums import AudioFormat, JobStage, JobType, VideoContainer
 
-class JobStage(StrEnum):
-    QUEUED = "queued"
-    RESOLVING = "resolving"
-    DOWNLOADING = "downloading"
-    MERGING = "merging"
-    POSTPROCESSING = "postprocessing"
-    FINALIZING = "finalizing"
-    DONE = "done"
-
-
-class JobType(StrEnum):
-    AUTO = "auto"
-    VIDEO = "video"
-    AUDIO = "audio"
-    FILE = "file"
-
-
-class AudioFormat(StrEnum):
-    MP3 = "mp3"
-    M4A = "m4a"
-    OPUS = "opus"
-
-
-class VideoContainer(StrEnum):
-    MP4 = "mp4"
-    MKV = "mkv"
-    WEBM = "webm"
+__all__ = [
+    "AudioFormat",
+    "FileResult",
+    "JobMeta",
+    "JobOptions",
+    "JobStage",
+    "JobType",
+    "ProgressReport",
+    "VideoContainer",
+]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import { askForToken, loadToken } from "./token";
 import type {
   Accepted,
   ControlAction,
+  Deleted,
   DownloadOptions,
   Job,
   JobDetail,
@@ -86,7 +87,7 @@ export function controlDownload(id: string, action: ControlAction): Promise<Job>
   return request("POST", `/downloads/${id}/${action}`);
 }
 
-export function deleteDownload(id: string): Promise<{ jobId: string; deleted: boolean }> {
+export function deleteDownload(id: string): Promise<Deleted> {
   return request("DELETE", `/downloads/${id}`);
 }
 

@@ -182,7 +182,7 @@ function placeholder(id: string, url: string, jobType: JobType, at: number): Job
     id,
     url,
     type: jobType,
-    options: {},
+    options: { maxHeight: null, audioFormat: null, videoContainer: null },
     status: "queued",
     stage: "queued",
     progress: 0,
