@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "token", "password", "example"})
-DEV_WORKER_TOKEN = "dev-worker-token"
+from haul.runtime.settings import DEV_WORKER_TOKEN, HaulSettings, comma_separated
 
 
 def _is_loopback(host: str) -> bool:
@@ -22,10 +21,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HAUL_", extra="ignore")
+class GatewaySettings(HaulSettings):
+    production_secrets = ("worker_token", "api_token")
 
-    mode: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     # Where jobstore listens, and the service token it wants (if any).
@@ -51,34 +49,17 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # Where the built web UI is; served at / when it exists.
     web_dir: Path = Path("gateway/web/dist")
-    log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: str = "INFO"
 
-    @model_validator(mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
-    def _split_origins(cls, values: dict[str, object]) -> dict[str, object]:
-        origins = values.get("cors_origins")
-        if isinstance(origins, str):
-            values["cors_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
-        return values
+    def _split_origins(cls, value: object) -> object:
+        return comma_separated(value)
 
     @model_validator(mode="after")
-    def _refuse_unsafe_setups(self) -> GatewaySettings:
+    def _refuse_public_without_token(self) -> GatewaySettings:
         if not _is_loopback(self.host) and self.api_token is None and not self.allow_unauthenticated_public:
             raise ValueError(
                 f"refusing to listen on {self.host} without HAUL_API_TOKEN; "
                 "set one, or set HAUL_ALLOW_UNAUTHENTICATED_PUBLIC=true if you really mean it"
             )
-        if self.mode == "production":
-            for name in ("worker_token", "api_token"):
-                secret = getattr(self, name)
-                value = secret.get_secret_value() if secret else ""
-                if (
-                    value.strip().lower() in PLACEHOLDER_SECRETS
-                    or value == DEV_WORKER_TOKEN
-                    or len(value) < 16
-                ):
-                    raise ValueError(
-                        f"HAUL_{name.upper()} must be a real secret of 16+ characters in production"
-                    )
         return self

@@ -68,9 +68,11 @@ class DispatchLoop:
 class ReapLoop:
     """Re-queue running jobs whose heartbeat expired; the worker's own watchdog may be dead too."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], stall_timeout: float, interval: float) -> None:
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], heartbeat_timeout: float, interval: float
+    ) -> None:
         self._uow = uow_factory
-        self._stall_timeout = stall_timeout
+        self._heartbeat_timeout = heartbeat_timeout
         self._interval = interval
 
     async def run(self) -> None:
@@ -82,7 +84,7 @@ class ReapLoop:
                 log.warning("reap pass failed", error=str(exc))
 
     async def pass_once(self) -> int:
-        reaped = await service.reap_stalled(self._uow(), self._stall_timeout)
+        reaped = await service.reap_stalled(self._uow(), self._heartbeat_timeout)
         for job in reaped:
             log.warning(
                 "stalled job reaped", job_id=str(job.id), status=job.status.value, attempt=job.attempt
@@ -90,7 +92,7 @@ class ReapLoop:
         return len(reaped)
 
 
-class StatsLoop:
+class DailyStatsLoop:
     """Keep the daily figures current: recompute today, and the days jobs finished on since the
     last pass, every `interval` seconds. The first pass runs at once (and, on a database that
     has never been rolled up, fills in every day since the first job finished)."""

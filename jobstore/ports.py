@@ -1,4 +1,6 @@
-"""What the service layer needs from storage, as protocols, so tests can use fakes."""
+"""What the service layer needs from storage, and what storage needs from the change feed,
+as protocols: the service layer and the adapters both depend on these, never on each other,
+and tests can use fakes."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from jobstore.domain.changes import JobChange
 from jobstore.domain.model import Job, JobStatus, StatusChange
 from jobstore.domain.stats import DailyStats, StatsFigures
 
@@ -15,8 +20,13 @@ from jobstore.domain.stats import DailyStats, StatsFigures
 ListCursor = tuple[datetime, uuid.UUID]
 
 
+class DuplicateIdempotencyKey(Exception):
+    """Raised by `JobRepository.add` when a concurrent create stored the same key first."""
+
+
 class JobRepository(Protocol):
-    async def add(self, job: Job) -> None: ...
+    async def add(self, job: Job) -> None:
+        """Store a new job; raises DuplicateIdempotencyKey when its key is taken."""
 
     async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None: ...
 
@@ -45,7 +55,7 @@ class JobRepository(Protocol):
 
 
 class StatsRepository(Protocol):
-    """The daily figures (the `metrics` table) and the reads of jobs and history behind them."""
+    """The daily figures (the `daily_stats` table) and the reads of jobs and history behind them."""
 
     async def last_rollup(self) -> datetime | None:
         """When the most recently computed day was computed; None before the first rollup."""
@@ -85,3 +95,25 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+class ChangeFeed(Protocol):
+    """Carries every committed change to the WatchJobs streams of every jobstore process."""
+
+    @property
+    def crosses_replicas(self) -> bool:
+        """True when changes travel through the database (PostgreSQL LISTEN/NOTIFY), so every
+        replica hears them, and `listen` must run for as long as jobstore serves. False for a
+        feed within one process, which needs no listener."""
+
+    async def before_commit(self, conn: AsyncConnection, changes: Sequence[JobChange]) -> None:
+        """Inside the transaction, just before it commits."""
+
+    def after_commit(self, changes: Sequence[JobChange]) -> None:
+        """Once the transaction has committed."""
+
+    async def listen(self) -> None:
+        """Hear changes until cancelled; returns at once when the feed does not cross replicas."""
+
+    async def close(self) -> None:
+        """Let go of what the feed holds (its own database connections, if any)."""

@@ -16,14 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore import service
-from jobstore.adapters.changefeed import ChangeFeed, ChangeHub, LocalChangeFeed, PostgresChangeFeed
+from jobstore.adapters.changefeed import ChangeHub, LocalChangeFeed, PostgresChangeFeed
 from jobstore.adapters.db import asyncpg_dsn, create_engine, is_sqlite
 from jobstore.adapters.rqueue import RqDispatcher
 from jobstore.adapters.uow import SqlUnitOfWork
 from jobstore.grpcapi.auth import ServiceTokenInterceptor
 from jobstore.grpcapi.servicer import JobStoreServicer
-from jobstore.loops import DispatchLoop, ReapLoop, StatsLoop
+from jobstore.loops import DailyStatsLoop, DispatchLoop, ReapLoop
 from jobstore.metrics import JobstoreMetrics, MetricsServer
+from jobstore.ports import ChangeFeed
 from jobstore.settings import JobstoreSettings
 
 log = structlog.get_logger(__name__)
@@ -55,18 +56,17 @@ class Jobstore:
     async def start(self) -> None:
         if self.settings.jobstore_metrics_listen:
             self._serve_metrics(self.settings.jobstore_metrics_listen)
-        if isinstance(self.feed, PostgresChangeFeed):
-            self.tasks.append(asyncio.create_task(self.feed.run(), name="change-feed"))
+        if self.feed.crosses_replicas:
+            self.tasks.append(asyncio.create_task(self.feed.listen(), name="change-feed"))
         s = self.settings
         if s.requeue_running_at_start:
             for job in await service.requeue_interrupted(self.unit_of_work()):
                 log.info("interrupted job queued again", job_id=str(job.id), attempt=job.attempt)
         self.tasks.append(
-            asyncio.create_task(ReapLoop(self.unit_of_work, s.stall_timeout, s.reap_interval).run())
+            asyncio.create_task(ReapLoop(self.unit_of_work, s.heartbeat_timeout, s.reap_interval).run())
         )
-        self.tasks.append(
-            asyncio.create_task(StatsLoop(self.unit_of_work, s.metrics_interval).run(), name="stats-rollup")
-        )
+        rollup = DailyStatsLoop(self.unit_of_work, s.daily_stats_interval)
+        self.tasks.append(asyncio.create_task(rollup.run(), name="daily-stats-rollup"))
         if self.dispatcher is not None:
             dispatch = DispatchLoop(
                 self.unit_of_work, self.dispatcher, s.dispatch_interval, self.metrics.queue_depth.set
@@ -109,8 +109,7 @@ class Jobstore:
         await self.server.stop(self.settings.shutdown_grace)
         if self.dispatcher is not None:
             self.dispatcher.close()
-        if isinstance(self.feed, PostgresChangeFeed):
-            await self.feed.engine.dispose()
+        await self.feed.close()
         await self.engine.dispose()
         if self.metrics_server is not None:
             await asyncio.to_thread(self.metrics_server.stop)  # waits up to half a second
@@ -124,7 +123,6 @@ def build(settings: JobstoreSettings) -> Jobstore:
     if is_sqlite(settings.database_url):
         feed = LocalChangeFeed(hub)
     else:
-        # The feed re-reads changed rows through its own small pool, so it never waits on RPCs.
         feed_engine = create_engine(settings.database_url, pool_size=2)
         feed = PostgresChangeFeed(hub, feed_engine, asyncpg_dsn(settings.database_url))
     interceptors = []
@@ -135,7 +133,7 @@ def build(settings: JobstoreSettings) -> Jobstore:
     if settings.redis_url:
         # A worker claims within about a second of starting an RQ job; allow it ample time.
         dispatcher = RqDispatcher(
-            settings.redis_url, settings.queue_name, settings.job_timeout, claim_grace=60.0
+            settings.redis_url, settings.queue_name, settings.max_job_duration, claim_grace=60.0
         )
     health_servicer = health.aio.HealthServicer()
     metrics = JobstoreMetrics()

@@ -30,17 +30,13 @@ from jobstore.domain.stats import (
     window_totals,
 )
 from jobstore.domain.values import FileResult, JobOptions, JobType, ProgressReport
-from jobstore.ports import ListCursor, UnitOfWork
+from jobstore.ports import DuplicateIdempotencyKey, ListCursor, UnitOfWork
 
 Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class DuplicateIdempotencyKey(Exception):
-    """Raised by a repository when a concurrent create stored the same key first."""
 
 
 @dataclass(frozen=True)
@@ -230,15 +226,15 @@ async def _apply_worker_report(
 
 
 async def reap_stalled(
-    uow: UnitOfWork, stall_seconds: float, limit: int = 500, now: Clock = utcnow
+    uow: UnitOfWork, heartbeat_timeout: float, limit: int = 500, now: Clock = utcnow
 ) -> list[Job]:
     """Re-queue (or fail, when out of attempts) running jobs whose heartbeat expired."""
     at = now()
-    cutoff = datetime.fromtimestamp(at.timestamp() - stall_seconds, UTC)
+    cutoff = datetime.fromtimestamp(at.timestamp() - heartbeat_timeout, UTC)
     async with uow:
         stalled = await uow.jobs.stalled(cutoff, limit)
         for job in stalled:
-            job.stall(at, stall_seconds)
+            job.stall(at, heartbeat_timeout)
             await uow.jobs.save(job)
         if stalled:
             await uow.commit()

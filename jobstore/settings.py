@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import Field, SecretStr, field_validator
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "token", "password", "example"})
+from haul.runtime.settings import DEFAULT_MAX_JOB_DURATION, HaulSettings
 
 
-class JobstoreSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HAUL_", extra="ignore")
+class JobstoreSettings(HaulSettings):
+    production_secrets = ("service_token",)
+    renamed_variables = {
+        "HAUL_JOB_TIMEOUT": "HAUL_MAX_JOB_DURATION",
+        "HAUL_METRICS_INTERVAL": "HAUL_DAILY_STATS_INTERVAL",
+    }
 
-    # "production" refuses to start without real secrets.
-    mode: Literal["development", "production"] = "development"
     # SQLite under var/ is the single-machine default; PostgreSQL is the real target.
     database_url: str = "sqlite+aiosqlite:///var/haul.db"
     # Without Redis nothing is dispatched to workers (jobs stay queued), which suits tests and tools.
@@ -26,23 +25,23 @@ class JobstoreSettings(BaseSettings):
     # When set, every call but health must carry `authorization: Bearer <token>`.
     service_token: SecretStr | None = None
     queue_name: str = "haul"
-    # A running job with no heartbeat for this long is re-queued (or failed when out of attempts).
-    stall_timeout: float = Field(60.0, gt=0)
+    # The reaper: a running job with no heartbeat for this long is re-queued (or failed when out
+    # of attempts). Not the worker's HAUL_STALL_TIMEOUT, which watches the download itself.
+    heartbeat_timeout: float = Field(60.0, gt=0)
     reap_interval: float = Field(5.0, gt=0)
     # The reconciler's period; new queued jobs are dispatched at once, not on this clock.
     dispatch_interval: float = Field(5.0, gt=0)
-    # Seconds between rollups of the daily figures (the metrics table); GetStats refreshes too.
-    metrics_interval: float = Field(60.0, gt=0)
+    # Seconds between rollups of the daily figures (the daily_stats table); GetStats refreshes too.
+    daily_stats_interval: float = Field(60.0, gt=0)
     # Single machine only (`make run` sets it): jobs still running when jobstore starts lost
     # their workers with the rest of the service, so they are queued again at once.
     requeue_running_at_start: bool = False
     default_max_attempts: int = Field(3, ge=1, le=20)
-    # RQ's own timeout for one attempt: the maximum job duration.
-    job_timeout: int = Field(6 * 3600, gt=0)
+    # The longest one attempt may take. The worker enforces it (TIME_LIMIT); RQ's timeout for
+    # the attempt is derived from it, a little longer, as the backstop.
+    max_job_duration: float = Field(DEFAULT_MAX_JOB_DURATION, gt=0)
     # Seconds in-flight RPCs get to finish on shutdown.
     shutdown_grace: float = Field(10.0, ge=0)
-    log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: str = "INFO"
 
     @field_validator("jobstore_metrics_listen")
     @classmethod
@@ -51,13 +50,3 @@ class JobstoreSettings(BaseSettings):
         if value and not (host and port.isdigit() and int(port) < 65536):
             raise ValueError("HAUL_JOBSTORE_METRICS_LISTEN must be host:port, or empty to turn metrics off")
         return value
-
-    @model_validator(mode="after")
-    def _production_needs_secrets(self) -> JobstoreSettings:
-        if self.mode == "production":
-            token = self.service_token.get_secret_value() if self.service_token else ""
-            if token.strip().lower() in PLACEHOLDER_SECRETS or len(token) < 16:
-                raise ValueError(
-                    "HAUL_SERVICE_TOKEN must be a real secret of 16+ characters in production mode"
-                )
-        return self

@@ -6,18 +6,16 @@ import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
-DEV_WORKER_TOKEN = "dev-worker-token"
-PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "token", "password", "example"})
+from haul.runtime.settings import DEFAULT_MAX_JOB_DURATION, DEV_WORKER_TOKEN, HaulSettings, comma_separated
 
 
-class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HAUL_", extra="ignore")
+class WorkerSettings(HaulSettings):
+    # Production refuses to start with the development worker token.
+    production_secrets = ("worker_token",)
 
-    # "production" refuses to start with the development worker token.
-    mode: Literal["development", "production"] = "development"
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "haul"
     # How many jobs run at once on this machine: one RQ worker process each.
@@ -35,9 +33,11 @@ class WorkerSettings(BaseSettings):
     # Parallel HLS/DASH fragment downloads inside yt-dlp.
     concurrent_fragments: int = Field(4, ge=1, le=16)
     # Watchdog: no progress from the tool for this long stops the attempt as STALLED (retryable).
+    # Not jobstore's HAUL_HEARTBEAT_TIMEOUT, after which the reaper takes the job from a dead worker.
     stall_timeout: float = Field(60.0, gt=0)
     # Budgets; breaking one fails the job for good and removes its partial files.
-    max_job_duration: float = Field(6 * 3600.0, gt=0)
+    # The same HAUL_MAX_JOB_DURATION sets jobstore's RQ timeout, a little longer, as a backstop.
+    max_job_duration: float = Field(DEFAULT_MAX_JOB_DURATION, gt=0)
     max_file_bytes: int = Field(64 * 1024**3, gt=0)
     min_free_disk_bytes: int = Field(1024**3, ge=0)
     # The egress guard: every connection the tools make goes through a proxy that refuses
@@ -50,21 +50,8 @@ class WorkerSettings(BaseSettings):
     # Defence in depth: run each job's tools in a network namespace whose only way out is the
     # guard. "auto" where the platform allows it; "require" refuses to run jobs without it.
     egress_namespace: Literal["auto", "require", "off"] = "auto"
-    log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: str = "INFO"
-
-    @model_validator(mode="after")
-    def _production_needs_secrets(self) -> WorkerSettings:
-        token = self.worker_token.get_secret_value()
-        if self.mode == "production" and (
-            token == DEV_WORKER_TOKEN or token.strip().lower() in PLACEHOLDERS or len(token) < 16
-        ):
-            raise ValueError("HAUL_WORKER_TOKEN must be a real secret of 16+ characters in production mode")
-        return self
 
     @field_validator("egress_allowed_networks", "egress_allowed_ports", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        return comma_separated(value)

@@ -19,7 +19,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
@@ -110,14 +110,10 @@ class Subscription:
             self.close()
 
 
-class ChangeFeed(Protocol):
-    async def before_commit(self, conn: AsyncConnection, changes: Sequence[JobChange]) -> None: ...
-
-    def after_commit(self, changes: Sequence[JobChange]) -> None: ...
-
-
 class LocalChangeFeed:
     """For SQLite: one process, so the hub is fed directly after each commit."""
+
+    crosses_replicas = False
 
     def __init__(self, hub: ChangeHub) -> None:
         self._hub = hub
@@ -129,6 +125,12 @@ class LocalChangeFeed:
     def after_commit(self, changes: Sequence[JobChange]) -> None:
         if changes:
             self._hub.publish(changes)
+
+    async def listen(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
 
 def notification_payloads(changes: Sequence[JobChange]) -> list[str]:
@@ -156,9 +158,12 @@ def notification_payloads(changes: Sequence[JobChange]) -> list[str]:
 class PostgresChangeFeed:
     """NOTIFY on commit, LISTEN in every replica; see the module docstring."""
 
+    crosses_replicas = True
+
     def __init__(self, hub: ChangeHub, engine: AsyncEngine, dsn: str, reconnect_delay: float = 1.0) -> None:
         self._hub = hub
-        self.engine = engine
+        # Its own small pool for re-reading changed rows, so the feed never waits on RPCs.
+        self._engine = engine
         self._dsn = dsn
         self._reconnect_delay = reconnect_delay
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
@@ -174,7 +179,7 @@ class PostgresChangeFeed:
     def after_commit(self, changes: Sequence[JobChange]) -> None:
         return None
 
-    async def run(self) -> None:
+    async def listen(self) -> None:
         """Listen until cancelled, reconnecting after any loss of the connection."""
         delay = self._reconnect_delay
         while True:
@@ -187,6 +192,9 @@ class PostgresChangeFeed:
             self._hub.fail_all("the change feed lost its database connection; resubscribe")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
 
     async def _listen_once(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=10)
@@ -225,7 +233,7 @@ class PostgresChangeFeed:
         ids = [uuid.UUID(job_id) for job_id in message.get("u", [])]
         changes: list[JobChange] = []
         if ids:
-            async with self.engine.connect() as conn:
+            async with self._engine.connect() as conn:
                 rows = (await conn.execute(jobs.select().where(jobs.c.id.in_(ids)))).mappings()
                 found = {row["id"]: row_to_job(row) for row in rows}
             changes.extend(JobChange(ChangeKind.UPSERTED, found[i]) for i in ids if i in found)

@@ -19,8 +19,7 @@ from jobstore.adapters.tables import job_events, jobs
 from jobstore.domain.changes import ChangeKind, JobChange
 from jobstore.domain.model import Job, JobStatus, StatusChange
 from jobstore.domain.values import JobMeta, JobOptions, JobStage, JobType
-from jobstore.ports import ListCursor
-from jobstore.service import DuplicateIdempotencyKey
+from jobstore.ports import DuplicateIdempotencyKey, ListCursor
 
 # Columns written by save_progress; the rest of a running job does not change with progress.
 PROGRESS_COLUMNS = (

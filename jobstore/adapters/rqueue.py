@@ -10,6 +10,7 @@ a flushed or restarted Redis, or a job a worker picked up while it was paused).
 from __future__ import annotations
 
 import contextlib
+import math
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -28,6 +29,15 @@ TASK = "worker.tasks.run_job"
 PENDING_STATES = frozenset({"queued", "deferred", "scheduled"})
 RESULT_TTL = 3600
 FAILURE_TTL = 24 * 3600
+# RQ's timeout for an attempt exceeds the maximum job duration by this much, so the worker's
+# own budget fires first: it fails the job as TIME_LIMIT and removes the partial files, which a
+# horse killed by RQ would leave behind. RQ's timeout is the backstop for a horse that hangs.
+RQ_TIMEOUT_MARGIN = 60
+
+
+def rq_job_timeout(max_job_duration: float) -> int:
+    """RQ's timeout, in whole seconds, for one attempt of a job allowed `max_job_duration`."""
+    return math.ceil(max_job_duration) + RQ_TIMEOUT_MARGIN
 
 
 def rq_job_id(job_id: uuid.UUID, attempt: int) -> str:
@@ -35,10 +45,10 @@ def rq_job_id(job_id: uuid.UUID, attempt: int) -> str:
 
 
 class RqDispatcher:
-    def __init__(self, redis_url: str, queue_name: str, job_timeout: int, claim_grace: float) -> None:
+    def __init__(self, redis_url: str, queue_name: str, max_job_duration: float, claim_grace: float) -> None:
         self._redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.queue = Queue(queue_name, connection=self._redis, serializer=JSONSerializer)
-        self._job_timeout = job_timeout
+        self._job_timeout = rq_job_timeout(max_job_duration)
         # A started RQ job whose row is still queued this long after it started died before claiming.
         self._claim_grace = claim_grace
 

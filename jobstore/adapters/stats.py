@@ -1,4 +1,4 @@
-"""The `metrics` table and the queries that compute a day's figures, for PostgreSQL and SQLite.
+"""The `daily_stats` table and the queries that compute a day's figures, for PostgreSQL and SQLite.
 
 Percentiles are found the portable way: count the durations, then read only the one or two
 values around the wanted rank with ORDER BY ... LIMIT 2 OFFSET n (SQLite has no
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobstore.adapters.repository import as_utc
-from jobstore.adapters.tables import job_events, jobs, metrics
+from jobstore.adapters.tables import daily_stats, job_events, jobs
 from jobstore.domain.model import JobStatus
 from jobstore.domain.stats import MEDIAN, P95, DailyStats, StatsFigures, interpolate, rank_position
 
@@ -46,7 +46,7 @@ class SqlStatsRepository:
         self._dialect = conn.dialect.name
 
     async def last_rollup(self) -> datetime | None:
-        return as_utc(await self._conn.scalar(sa.select(sa.func.max(metrics.c.computed_at))))
+        return as_utc(await self._conn.scalar(sa.select(sa.func.max(daily_stats.c.computed_at))))
 
     async def first_activity(self) -> datetime | None:
         finished = await self._conn.scalar(
@@ -104,9 +104,9 @@ class SqlStatsRepository:
         if not days:
             return
         dialect_insert: Any = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = dialect_insert(metrics)
+        statement = dialect_insert(daily_stats)
         statement = statement.on_conflict_do_update(
-            index_elements=[metrics.c.day],
+            index_elements=[daily_stats.c.day],
             set_={name: statement.excluded[name] for name in (*FIGURE_COLUMNS, "computed_at")},
         )
         rows = [
@@ -116,7 +116,7 @@ class SqlStatsRepository:
         await self._conn.execute(statement, rows)
 
     async def stored(self, first: date, last: date) -> list[DailyStats]:
-        query = metrics.select().where(metrics.c.day.between(first, last)).order_by(metrics.c.day)
+        query = daily_stats.select().where(daily_stats.c.day.between(first, last)).order_by(daily_stats.c.day)
         return [
             DailyStats(row["day"], StatsFigures(**{n: row[n] for n in FIGURE_COLUMNS}))
             for row in (await self._conn.execute(query)).mappings()

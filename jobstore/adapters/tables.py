@@ -61,8 +61,8 @@ job_events = sa.Table(
 )
 
 # Daily figures of finished jobs (jobstore.domain.stats), one row per UTC day, upserted by the rollup.
-metrics = sa.Table(
-    "metrics",
+daily_stats = sa.Table(
+    "daily_stats",
     metadata,
     sa.Column("day", sa.Date(), primary_key=True),
     sa.Column("completed", sa.Integer(), nullable=False),

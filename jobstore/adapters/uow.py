@@ -12,11 +12,11 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from jobstore.adapters.changefeed import ChangeFeed
 from jobstore.adapters.repository import SqlJobRepository
 from jobstore.adapters.stats import SqlStatsRepository
 from jobstore.domain.errors import StoreUnavailable
 from jobstore.domain.model import JobStatus
+from jobstore.ports import ChangeFeed
 
 # Errors meaning "the server is not there (yet)": refused, reset, starting up, shutting down.
 UNREACHABLE = (

@@ -193,9 +193,9 @@ class Job:
         self.attempt_base = min(self.attempt_base + 1, self.attempt)
         self.speed = self.eta = None
 
-    def stall(self, now: datetime, stall_seconds: float) -> None:
+    def stall(self, now: datetime, heartbeat_timeout: float) -> None:
         """The reaper found no heartbeat for too long: treat it as a retryable failure."""
-        message = f"no sign of life from the worker for {stall_seconds:g} s"
+        message = f"no sign of life from the worker for {heartbeat_timeout:g} s"
         self._fail_or_requeue("STALLED", message, True, now, "reaper")
 
     # -- helpers ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Daily figures of finished jobs, the `metrics` table, and the arithmetic behind them.
+"""Daily figures of finished jobs, the `daily_stats` table, and the arithmetic behind them.
 
 What each figure means (the README repeats it for users):
 

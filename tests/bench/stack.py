@@ -67,7 +67,7 @@ class Stack:
             self.postgres.url(DATABASE),
             self.base_dir / "jobstore.log",
             # No job may be reaped as stalled while the other path runs.
-            HAUL_STALL_TIMEOUT="3600",
+            HAUL_HEARTBEAT_TIMEOUT="3600",
             **common,
         )
         self.jobstore.start()

@@ -24,7 +24,7 @@ from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore import service
 from jobstore.adapters.changefeed import ChangeHub, LocalChangeFeed
 from jobstore.adapters.db import create_engine
-from jobstore.adapters.tables import jobs, metrics
+from jobstore.adapters.tables import daily_stats, jobs
 from jobstore.adapters.uow import SqlUnitOfWork
 from jobstore.domain.model import ControlAction
 from jobstore.domain.stats import DailyStats, StatsFigures
@@ -240,15 +240,15 @@ async def test_get_stats_over_grpc(stub: pb_grpc.JobStoreServiceStub, jobstore: 
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_the_rollup_loop_fills_the_metrics_table_on_its_own(database_url: str) -> None:
-    app = await start_jobstore(jobstore_settings(database_url, metrics_interval=0.1))
+async def test_the_rollup_loop_fills_the_daily_stats_table_on_its_own(database_url: str) -> None:
+    app = await start_jobstore(jobstore_settings(database_url, daily_stats_interval=0.1))
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
             await seed_over_grpc(pb_grpc.JobStoreServiceStub(channel), app)
         figures: tuple[int, ...] = ()
         for _ in range(100):
             async with app.engine.connect() as conn:
-                rows = (await conn.execute(metrics.select())).mappings().all()
+                rows = (await conn.execute(daily_stats.select())).mappings().all()
             # The loop may have run while the jobs were being made; a later pass catches up.
             figures = tuple(sum(r[n] for r in rows) for n in ("completed", "failed", "cancelled", "retries"))
             if figures == (2, 1, 1, 1):

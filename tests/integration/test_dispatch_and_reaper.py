@@ -35,7 +35,7 @@ def redis_url(redis_server: RedisServer) -> str:
 @pytest.fixture
 async def dispatching(database_url: str, redis_url: str) -> AsyncIterator[Jobstore]:
     settings = jobstore_settings(
-        database_url, redis_url=redis_url, dispatch_interval=0.3, stall_timeout=1.0, reap_interval=0.2
+        database_url, redis_url=redis_url, dispatch_interval=0.3, heartbeat_timeout=1.0, reap_interval=0.2
     )
     app = await start_jobstore(settings)
     yield app

@@ -63,6 +63,8 @@ async def test_killing_one_of_each_mid_download_still_finishes_the_job_once(
         "HAUL_DATA_DIR": str(tmp_path / "data"),
         "HAUL_TMP_DIR": str(tmp_path / "tmp"),
         "HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
+        # The reaper's wait for a killed worker's job, and the workers' own stall watchdog.
+        "HAUL_HEARTBEAT_TIMEOUT": "6",
         "HAUL_STALL_TIMEOUT": "6",
     }
     timing = {"HAUL_DISPATCH_INTERVAL": "0.5", "HAUL_REAP_INTERVAL": "1"}

@@ -13,13 +13,16 @@ import sqlalchemy as sa
 
 from jobstore.adapters.db import create_engine
 from jobstore.adapters.repository import job_to_row
-from jobstore.adapters.tables import jobs, metrics
+from jobstore.adapters.tables import daily_stats, jobs
 from jobstore.domain.model import Job
 from jobstore.domain.values import JobOptions, JobType
 from tests.support.databases import downgrade, migrate
 from tests.support.servers import PostgresServer
 
 T = TypeVar("T")
+
+# The daily figures' table under its name from 0002 to 0003.
+metrics_0002 = daily_stats.to_metadata(sa.MetaData(), name="metrics")
 
 
 def inspect(url: str, look: Callable[[sa.Inspector], T]) -> T:
@@ -67,11 +70,11 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_migrations_upgrade_downgrade_and_upgrade_again(empty_database: str) -> None:
     migrate(empty_database)
-    assert {"jobs", "job_events", "metrics", "alembic_version"} <= tables(empty_database)
+    assert {"jobs", "job_events", "daily_stats", "alembic_version"} <= tables(empty_database)
     downgrade(empty_database)
     assert tables(empty_database) <= {"alembic_version"}
     migrate(empty_database)
-    assert {"jobs", "job_events", "metrics"} <= tables(empty_database)
+    assert {"jobs", "job_events", "daily_stats"} <= tables(empty_database)
 
 
 def test_0002_adds_the_metrics_table_and_its_indexes_and_downgrades_keeping_the_jobs(
@@ -89,7 +92,7 @@ def test_0002_adds_the_metrics_table_and_its_indexes_and_downgrades_keeping_the_
 
     migrate(empty_database, "0002")
     columns = inspect(empty_database, lambda i: [c["name"] for c in i.get_columns("metrics")])
-    assert columns == [c.name for c in metrics.columns]
+    assert columns == [c.name for c in metrics_0002.columns]
     assert "ix_jobs_status_finished" in indexes(empty_database, "jobs")
     assert "ix_job_events_to_status_at" in indexes(empty_database, "job_events")
     day = {
@@ -100,7 +103,7 @@ def test_0002_adds_the_metrics_table_and_its_indexes_and_downgrades_keeping_the_
         "bytes_downloaded": 5,
         "retries": 0,
     }
-    execute(empty_database, metrics.insert().values(**day, computed_at=now))
+    execute(empty_database, metrics_0002.insert().values(**day, computed_at=now))
 
     downgrade(empty_database, "0001")
     assert "metrics" not in tables(empty_database)
@@ -109,4 +112,29 @@ def test_0002_adds_the_metrics_table_and_its_indexes_and_downgrades_keeping_the_
     assert execute(empty_database, sa.select(sa.func.count()).select_from(jobs)) == 1
 
     migrate(empty_database)
-    assert execute(empty_database, sa.select(sa.func.count()).select_from(metrics)) == 0
+    assert execute(empty_database, sa.select(sa.func.count()).select_from(daily_stats)) == 0
+
+
+def test_0003_renames_metrics_to_daily_stats_keeping_the_rows_and_downgrades_back(
+    empty_database: str,
+) -> None:
+    migrate(empty_database, "0002")
+    now = datetime.now(UTC)
+    day = {"day": now.date(), "completed": 2, "failed": 1, "cancelled": 0, "bytes_downloaded": 7}
+    execute(empty_database, metrics_0002.insert().values(**day, retries=3, computed_at=now))
+
+    migrate(empty_database, "0003")
+    assert "daily_stats" in tables(empty_database) and "metrics" not in tables(empty_database)
+    columns = inspect(empty_database, lambda i: [c["name"] for c in i.get_columns("daily_stats")])
+    assert columns == [c.name for c in daily_stats.columns]
+    key = inspect(empty_database, lambda i: i.get_pk_constraint("daily_stats"))
+    assert key["constrained_columns"] == ["day"]
+    if empty_database.startswith("postgresql"):
+        assert key["name"] == "daily_stats_pkey"
+    assert execute(empty_database, sa.select(daily_stats.c.retries)) == 3
+
+    downgrade(empty_database, "0002")
+    assert "metrics" in tables(empty_database) and "daily_stats" not in tables(empty_database)
+    assert execute(empty_database, sa.select(metrics_0002.c.retries)) == 3
+    downgrade(empty_database, "0001")
+    assert "metrics" not in tables(empty_database)

@@ -150,7 +150,7 @@ def test_cancel_reaches_a_download_stuck_in_a_silent_read(haul: Haul) -> None:
     assert not (haul.tmp_dir / job_id).exists(), "the stuck download was stopped and cleaned up"
 
 
-@pytest.mark.haul_env(HAUL_STALL_TIMEOUT="4")
+@pytest.mark.haul_env(HAUL_HEARTBEAT_TIMEOUT="4")
 def test_a_killed_worker_tree_is_requeued_and_finished_by_another_worker(haul: Haul, tmp_path: Path) -> None:
     haul.media.slow_rate = 1024 * 1024
     job_id = haul.submit(haul.media.url("/slow/medium.bin"), "video")
