@@ -3,9 +3,9 @@
 aria2c listens for JSON-RPC on a free loopback port and needs a random secret on every call.
 Every option, the secret and the proxy (which may hold credentials) included, is written to a
 0600 config file passed with `--conf-path`: nothing secret is ever on a command line, where
-`ps` would show it. Proxy variables are removed from aria2c's environment, so the one proxy
-configured here (the egress guard) is the only way out; torrents, DHT, local peer discovery and
-metalinks are off, because peers would be contacted directly, around any proxy.
+`ps` would show it. The job's `ToolEgress` gives aria2c its proxy, turns off torrents, DHT, local
+peer discovery and metalinks (peers would be contacted directly, around any proxy), and clears
+aria2c's environment of proxy variables, so the one proxy configured here is the only way out.
 
 Control files are saved every second and partial files are resumed, so a download that a
 killed daemon left behind continues from the bytes already saved when it is added again.
@@ -27,6 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from worker.egress.tools import ToolEgress
+
 # Several connections per download; aria2 splits a file only in pieces of MIN_SPLIT_SIZE or more.
 CONNECTIONS = 4
 MIN_SPLIT_SIZE = "1M"
@@ -37,8 +39,6 @@ PORT_ATTEMPTS = 3
 CONF_NAME = "aria2.conf"
 SESSION_NAME = "aria2.session"
 LOG_NAME = "aria2c.log"
-# aria2c reads these (in either case) and would otherwise route around, or past, the guard.
-PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "no_proxy"})
 
 
 class Aria2Unavailable(Exception):
@@ -128,12 +128,13 @@ def write_private(path: Path, text: str) -> None:
 
 
 class Aria2Daemon:
-    """One aria2c process with RPC on a loopback port; restarted by `ensure_running`."""
+    """One aria2c process with RPC on a loopback port; restarted by `ensure_running`. Its way out
+    is `egress` (the job's guard; by default none, as with the guard switched off)."""
 
-    def __init__(self, aria2c_path: str, work_root: Path, proxy_url: str | None = None) -> None:
+    def __init__(self, aria2c_path: str, work_root: Path, egress: ToolEgress | None = None) -> None:
         self.aria2c_path = aria2c_path
         self.work_root = work_root
-        self.proxy_url = proxy_url
+        self.egress = egress or ToolEgress()
         self.conf_path = work_root / CONF_NAME
         self.session_path = work_root / SESSION_NAME
         self.log_path = work_root / LOG_NAME
@@ -161,7 +162,7 @@ class Aria2Daemon:
 
     def options(self, port: int) -> dict[str, str]:
         """Everything aria2c is told; it goes in the 0600 config file, never on the command line."""
-        options = {
+        return {
             "enable-rpc": "true",
             "rpc-listen-all": "false",
             "rpc-listen-port": str(port),
@@ -174,12 +175,6 @@ class Aria2Daemon:
             "always-resume": "false",
             "allow-overwrite": "false",
             "auto-file-renaming": "false",
-            "follow-torrent": "false",
-            "follow-metalink": "false",
-            "enable-dht": "false",
-            "enable-dht6": "false",
-            "bt-enable-lpd": "false",
-            "enable-peer-exchange": "false",
             "max-connection-per-server": str(CONNECTIONS),
             "split": str(CONNECTIONS),
             "min-split-size": MIN_SPLIT_SIZE,
@@ -198,13 +193,8 @@ class Aria2Daemon:
             "enable-color": "false",
             # The daemon goes away with the process that started it, even after a SIGKILL.
             "stop-with-process": str(os.getpid()),
+            **self.egress.aria2_global_options(),
         }
-        if self.proxy_url:
-            options["all-proxy"] = self.proxy_url
-        return options
-
-    def _environment(self) -> dict[str, str]:
-        return {key: value for key, value in os.environ.items() if key.lower() not in PROXY_VARIABLES}
 
     def start(self) -> None:
         """Start aria2c and wait until it answers; a no-op when it already runs."""
@@ -224,7 +214,7 @@ class Aria2Daemon:
                             stdin=subprocess.DEVNULL,
                             stdout=log,
                             stderr=subprocess.STDOUT,
-                            env=self._environment(),
+                            env=self.egress.tool_environment(os.environ),
                             cwd=self.work_root,
                             start_new_session=True,  # a terminal's Ctrl-C goes to the worker, not aria2c
                         )

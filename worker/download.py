@@ -14,10 +14,11 @@ import structlog
 
 from haul.contract.events import JobSpec
 from worker.aria2d import Aria2Daemon, Aria2Unavailable
-from worker.egress.tools import BYPASS_VARIABLES, PROXY_VARIABLES
-from worker.engines.aria2 import Aria2Engine, probe
+from worker.egress.tools import ToolEgress
+from worker.engines.aria2 import Aria2Engine
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck
 from worker.engines.choice import choose_engine
+from worker.engines.probe import probe
 from worker.engines.ytdlp import YtDlpEngine
 from worker.tools import Tools
 
@@ -35,29 +36,20 @@ class DownloadJob:
     aria2_root: Path
 
 
-def scrub_proxy_environment() -> None:
-    """Tools started by yt-dlp inherit this process's environment, so no variable that could
-    steer them past the guard may remain. None is added either: yt-dlp hands its proxy to the
-    ffmpeg it starts."""
-    for name in (*BYPASS_VARIABLES, *PROXY_VARIABLES):
-        os.environ.pop(name, None)
-
-
-def download(
-    job: DownloadJob, proxy_url: str | None, on_sample: OnSample, should_stop: StopCheck
-) -> Downloaded:
-    """aria2 for plain files, yt-dlp otherwise (see worker.engines.choice)."""
-    if proxy_url is not None:
-        scrub_proxy_environment()
+def download(job: DownloadJob, egress: ToolEgress, on_sample: OnSample, should_stop: StopCheck) -> Downloaded:
+    """aria2 for plain files, yt-dlp otherwise (see worker.engines.choice); every tool, and the
+    probe of an `auto` job, reaches the network as `egress` says."""
+    # Tools started by yt-dlp inherit this process's environment.
+    egress.scrub_process_environment(os.environ)
     spec = job.spec
     content_type = None
     if spec.type == "auto":
-        found = probe(spec.url, proxy_url)
+        found = probe(spec.url, egress)
         content_type = found.content_type if found else None
     choice = choose_engine(spec.type, urlsplit(spec.url).path, content_type)
     aria2c = job.tools.aria2c
     if choice == "ytdlp" or aria2c is None:
-        engine = YtDlpEngine(job.tools.ffmpeg, job.concurrent_fragments, proxy_url, job.tools.ffprobe)
+        engine = YtDlpEngine(job.tools.ffmpeg, job.concurrent_fragments, egress, job.tools.ffprobe)
         return engine.run(spec, job.work_dir, on_sample, should_stop)
     # One daemon per job, beside its tools: it belongs to this job alone and dies with it, and
     # its only way out is this job's guard (aria2 takes a proxy globally only).
@@ -65,7 +57,7 @@ def download(
     try:
         with contextlib.ExitStack() as resources:
             resources.callback(shutil.rmtree, job.aria2_root, True)
-            daemon = Aria2Daemon(aria2c, job.aria2_root, proxy_url)
+            daemon = Aria2Daemon(aria2c, job.aria2_root, egress)
             resources.callback(daemon.stop, False)
             daemon.start()
             aria2 = Aria2Engine(daemon, max_bytes=job.max_file_bytes)

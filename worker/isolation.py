@@ -3,9 +3,9 @@
 The work horse forks the child at the start of the job, before any thread of its own exists
 (a user namespace can only be entered by a single-threaded process). The child enters an
 isolated network namespace at once and waits. Once the job is claimed, the horse starts the
-job's egress proxy on a Unix socket and sends the child its download; the child points the
-tools at a loopback bridge to that socket (egress/bridge.py), runs the download, and sends back
-progress samples and then its outcome.
+job's egress proxy on a Unix socket and sends the child its download with the job's `ToolEgress`;
+the child points the tools at a loopback bridge to that socket (egress/bridge.py), runs the
+download, and sends back progress samples and then its outcome.
 
 Stops need no message: the horse's `Interrupter` kills every process under it, this child and
 its tools included, and the horse's wait for the next message ends with `StopRequested`.
@@ -29,6 +29,7 @@ import structlog
 from worker.download import DownloadJob, download
 from worker.egress.bridge import UnixBridge
 from worker.egress.netns import IsolationUnavailable, enter_isolated_network, isolation_available
+from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopRequested
 from worker.settings import WorkerSettings
 from worker.tools import find_tools
@@ -80,12 +81,12 @@ def _child(tasks: Connection, events: Connection) -> None:
         return
     if task is None:  # the job was not claimed
         return
-    job, unix_path, credentials = task
+    job, egress = task
     structlog.contextvars.bind_contextvars(job_id=job.work_dir.name, isolated=True)  # TMP_DIR/{jobId}
-    with UnixBridge(unix_path).run_in_thread() as bridge:
-        proxy_url = bridge.service.proxy_url(credentials)
+    with UnixBridge(egress.unix_path or "").run_in_thread() as bridge:
+        relayed = egress.relayed_through(bridge.service.port)
         try:
-            done = download(job, proxy_url, lambda sample: events.send(("sample", sample)), never)
+            done = download(job, relayed, lambda sample: events.send(("sample", sample)), never)
         except StopRequested as stop:
             events.send(("stopped", stop.action))
         except DownloadFailed as failure:
@@ -130,9 +131,10 @@ class IsolatedDownload:
             return None, str(reason)
         return child, None
 
-    def run(self, job: DownloadJob, unix_path: str, credentials: str, on_sample: OnSample) -> Downloaded:
-        """Run the download in the child; raise what the download raised there."""
-        self._tasks.send((job, unix_path, credentials))
+    def run(self, job: DownloadJob, egress: ToolEgress, on_sample: OnSample) -> Downloaded:
+        """Run the download in the child, its tools reaching the guard on `egress.unix_path`;
+        raise what the download raised there."""
+        self._tasks.send((job, egress))
         while True:
             try:
                 kind, value = self._events.recv()

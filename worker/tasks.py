@@ -22,6 +22,7 @@ from worker.download import DownloadJob, download
 from worker.egress.netns import IsolationUnavailable
 from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
+from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, StopRequested
 from worker.isolation import IsolatedDownload, hello_tools
 from worker.link import GatewayLink
@@ -102,13 +103,12 @@ class JobRunner:
             guard = self._egress(resources)
             try:
                 with watchdog, interrupter.armed():
+                    # The one object all of this job's tools take their way out from.
+                    egress = guard.proxy.tool_egress(self._job_id) if guard is not None else ToolEgress()
                     if guard is not None and self._isolated is not None:
-                        credentials = guard.proxy.credentials_for(self._job_id)
-                        unix_path = guard.proxy.unix_path or ""
-                        downloaded = self._isolated.run(job, unix_path, credentials, on_sample)
+                        downloaded = self._isolated.run(job, egress, on_sample)
                     else:
-                        proxy_url = guard.url_for(self._job_id) if guard is not None else None
-                        downloaded = download(job, proxy_url, on_sample, lambda: interrupter.reason)
+                        downloaded = download(job, egress, on_sample, lambda: interrupter.reason)
             except StopRequested as stop:
                 return self._stopped(stop.action)
             except DownloadFailed as failure:

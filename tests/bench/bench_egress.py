@@ -32,10 +32,9 @@ import structlog
 from worker.egress.bridge import UnixBridge
 from worker.egress.netns import enter_isolated_network, isolation_available
 from worker.egress.policy import EgressPolicy
-from worker.egress.proxy import EgressProxy
+from worker.egress.proxy import EgressProxy, EgressProxyThread
 from worker.egress.relay import RelayMode
-from worker.egress.thread import EgressProxyThread
-from worker.egress.tools import aria2_global_options, tool_environment
+from worker.egress.tools import ToolEgress
 
 ORIGIN_HOST = "127.0.0.2"
 MB = 1024 * 1024
@@ -97,9 +96,16 @@ def aria2(url: str, proxy: str | None, tunnel: bool, folder: Path) -> list[str]:
     command = ["aria2c", "-q", "--allow-overwrite=true", "--auto-file-renaming=false", "-d", str(folder),
                "-o", "bench.out", "--file-allocation=none", url]  # fmt: skip
     if proxy:
-        command += [f"--{name}={value}" for name, value in aria2_global_options(proxy).items()]
+        command += [f"--{name}={value}" for name, value in ToolEgress(proxy).aria2_global_options().items()]
         command += ["--proxy-method=tunnel"] if tunnel else []
     return command
+
+
+def proxied_environment(egress: ToolEgress) -> dict[str, str]:
+    """A client's environment behind the guard: no proxy variable but the guard's (curl and the
+    Python reader take it from here; aria2c from its options)."""
+    proxy = egress.proxy_url or ""
+    return {**egress.tool_environment(os.environ), "http_proxy": proxy, "https_proxy": proxy}
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -112,8 +118,8 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 def relay_figures(
     handle: EgressProxyThread, url: str, size: int, rounds: int, client: Callable[..., list[str]]
 ) -> None:
-    proxy = handle.url_for("bench")
-    env = tool_environment(os.environ, proxy)
+    proxy = handle.proxy.url_for("bench")
+    env = proxied_environment(ToolEgress(proxy))
     for tunnel in (True, False):
         walls, cpus = zip(*(timed(client(url, proxy, tunnel), env) for _ in range(rounds)), strict=True)
         wall, cpu = statistics.median(walls), statistics.median(cpus)
@@ -131,10 +137,12 @@ def timed_isolated(command: list[str], handle: EgressProxyThread, direct_proxy: 
         seconds = -1.0
         try:
             enter_isolated_network()
-            with UnixBridge(handle.proxy.unix_path or "").run_in_thread() as bridge:
-                proxy = bridge.service.proxy_url(handle.proxy.credentials_for("bench"))
+            egress = handle.proxy.tool_egress("bench")
+            with UnixBridge(egress.unix_path or "").run_in_thread() as bridge:
+                relayed = egress.relayed_through(bridge.service.port)
+                proxy = relayed.proxy_url or ""
                 isolated = [arg.replace(direct_proxy, proxy) if direct_proxy else arg for arg in command]
-                seconds = timed(isolated, tool_environment(os.environ, proxy))[0]
+                seconds = timed(isolated, proxied_environment(relayed))[0]
         finally:
             os.write(write, str(seconds).encode())
             os._exit(0)
@@ -146,9 +154,9 @@ def timed_isolated(command: list[str], handle: EgressProxyThread, direct_proxy: 
 
 
 def download_figures(handle: EgressProxyThread, url: str, size: int, rounds: int, folder: Path) -> None:
-    proxy = handle.url_for("bench")
+    proxy = handle.proxy.url_for("bench")
     env_direct = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env_proxied = tool_environment(os.environ, proxy)
+    env_proxied = proxied_environment(ToolEgress(proxy))
     clients: list[tuple[str, Callable[[str | None, bool], list[str]]]] = []
     if shutil.which("curl"):
         clients.append(("curl", lambda p, t: curl(url, p, t)))
@@ -191,7 +199,7 @@ print((time.perf_counter() - start) / count)
 
 def small_request_figures(handle: EgressProxyThread, origin_port: int, rounds: int) -> None:
     """The time the guard adds to one small request that opens a new connection."""
-    credentials = handle.url_for("bench").split("//", 1)[1].split("@", 1)[0]
+    credentials = handle.proxy.url_for("bench").split("//", 1)[1].split("@", 1)[0]
     auth = base64.b64encode(credentials.encode()).decode()
     url = f"http://{ORIGIN_HOST}:{origin_port}/small.bin"
 

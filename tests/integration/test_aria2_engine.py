@@ -21,6 +21,7 @@ import pytest
 from haul.contract.events import JobSpec
 from tests.support.media_server import LoggedRequest, MediaServer, serve
 from worker.aria2d import Aria2Daemon, Aria2Rpc, Aria2RpcError
+from worker.egress.tools import ToolEgress
 from worker.engines.aria2 import CONTROL_SUFFIX, OUT_NAME, Aria2Engine
 from worker.engines.base import DownloadFailed, StopRequested
 from worker.naming import final_path, safe_filename
@@ -281,7 +282,7 @@ def test_downloads_and_the_name_probe_go_through_the_configured_proxy(
     thread.start()
     proxy_url = f"http://haul:pr0xy-pass@127.0.0.1:{proxy.server_address[1]}"
     try:
-        with Aria2Daemon(ARIA2C, tmp_path / "aria2", proxy_url=proxy_url) as daemon:
+        with Aria2Daemon(ARIA2C, tmp_path / "aria2", ToolEgress(proxy_url)) as daemon:
             assert daemon.pid is not None
             assert b"pr0xy-pass" not in Path(f"/proc/{daemon.pid}/cmdline").read_bytes()
             url = media.url("/video.mp4")

@@ -23,8 +23,7 @@ from tests.support.media_server import MediaServer, serve
 from worker.download import DownloadJob
 from worker.egress.netns import enter_isolated_network, isolation_available
 from worker.egress.policy import EgressPolicy
-from worker.egress.proxy import EgressProxy
-from worker.egress.thread import EgressProxyThread
+from worker.egress.proxy import EgressProxy, EgressProxyThread
 from worker.engines.base import DownloadFailed
 from worker.isolation import IsolatedDownload
 from worker.samples import Sample
@@ -156,7 +155,7 @@ def run_isolated(url: str, kind: str, allowed: list[str], folder: Path) -> dict[
     try:
         with child, EgressProxyThread(proxy):
             try:
-                done = child.run(job, proxy.unix_path or "", proxy.credentials_for("job-1"), samples.append)
+                done = child.run(job, proxy.tool_egress("job-1"), samples.append)
                 outcome["sha256"] = hashlib.sha256(done.path.read_bytes()).hexdigest()
             except DownloadFailed as failure:
                 outcome["failed"] = failure.code

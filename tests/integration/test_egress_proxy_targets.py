@@ -44,7 +44,7 @@ def test_urllib_and_https_urls_are_refused(lab: Lab) -> None:
 def test_ytdlp_fails_on_every_hostile_target(lab: Lab, tmp_path: Path) -> None:
     for url in [*hostile_urls(lab.canary.port), f"https://127.0.0.1:{lab.canary.port}/v.mp4"]:
         before = lab.refused()
-        assert ytdlp(url, lab.proxy(closed=True), tmp_path) is None, url
+        assert ytdlp(url, lab.egress(closed=True), tmp_path) is None, url
         assert lab.refused() > before, f"yt-dlp asked the guard for {url}"
     assert lab.canary.accepted == 0
 
@@ -52,7 +52,7 @@ def test_ytdlp_fails_on_every_hostile_target(lab: Lab, tmp_path: Path) -> None:
 def test_aria2_fails_on_every_hostile_target(lab: Lab, tmp_path: Path) -> None:
     for url in [*hostile_urls(lab.canary.port), f"https://127.0.0.1:{lab.canary.port}/x.bin"]:
         before = lab.refused()
-        assert aria2(url, lab.proxy(closed=True), tmp_path) != 0, url
+        assert aria2(url, lab.egress(closed=True), tmp_path) != 0, url
         assert lab.refused() > before, f"aria2 asked the guard for {url}"
     assert lab.canary.accepted == 0
 
@@ -60,7 +60,7 @@ def test_aria2_fails_on_every_hostile_target(lab: Lab, tmp_path: Path) -> None:
 def test_ffmpeg_fails_on_every_hostile_target(lab: Lab) -> None:
     for url in [*hostile_urls(lab.canary.port), f"https://127.0.0.1:{lab.canary.port}/v.mp4"]:
         before = lab.refused()
-        assert ffmpeg_read(lab.proxy(closed=True), "mp4", url) != 0, url
+        assert ffmpeg_read(lab.egress(closed=True), "mp4", url) != 0, url
         assert lab.refused() > before, f"ffmpeg asked the guard for {url}"
     assert lab.canary.accepted == 0
 
@@ -80,9 +80,9 @@ def test_every_tool_refuses_a_redirect_to_loopback(lab: Lab, tmp_path: Path) -> 
     for url in redirects_to_canary(lab):
         before = lab.refused()
         assert urllib_get(url, lab.proxy()) in (403, -1), url
-        assert ytdlp(url, lab.proxy(), tmp_path) is None, url
-        assert aria2(url, lab.proxy(), tmp_path) != 0, url
-        assert ffmpeg_read(lab.proxy(), "mp4", url) != 0, url
+        assert ytdlp(url, lab.egress(), tmp_path) is None, url
+        assert aria2(url, lab.egress(), tmp_path) != 0, url
+        assert ffmpeg_read(lab.egress(), "mp4", url) != 0, url
         assert lab.refused() - before >= 4, f"each tool followed {url} and was refused"
     assert lab.origin.paths[seen:].count("/redirect") == 4 * len(redirects_to_canary(lab)), "redirects served"
     assert lab.canary.accepted == 0
@@ -94,11 +94,11 @@ def test_aria2_and_ffmpeg_refuse_a_redirect_to_another_protocol(lab: Lab, tmp_pa
     for scheme in ("ftp", "sftp"):  # aria2 asks the guard: GET ftp://... (400), CONNECT for sftp (403)
         url = lab.origin.url(f"/redirect?to={scheme}://127.0.0.1:{port}/x")
         answered = stats.refused + stats.rejected
-        assert aria2(url, lab.proxy(), tmp_path) != 0, url
+        assert aria2(url, lab.egress(), tmp_path) != 0, url
         assert stats.refused + stats.rejected > answered, url
     for scheme in ("ftp", "sftp", "tcp"):  # ffmpeg's http follows http(s) redirects only
         url = lab.origin.url(f"/redirect?to={scheme}://127.0.0.1:{port}/x")
-        assert ffmpeg_read(lab.proxy(), "mp4", url) != 0, url
+        assert ffmpeg_read(lab.egress(), "mp4", url) != 0, url
     assert lab.canary.accepted == 0
 
 
@@ -108,9 +108,9 @@ def test_hls_segments_or_a_key_on_loopback_fail_the_download(lab: Lab, tmp_path:
     # hold there too.
     url = lab.origin.url(f"/bad/{playlist}/{lab.canary.port}.m3u8")
     before = lab.refused()
-    assert ytdlp(url, lab.proxy(), tmp_path) is None
+    assert ytdlp(url, lab.egress(), tmp_path) is None
     assert lab.refused() > before
     before = lab.refused()
-    assert ffmpeg_read(lab.proxy(), "hls", url) != 0
+    assert ffmpeg_read(lab.egress(), "hls", url) != 0
     assert lab.refused() > before
     assert lab.canary.accepted == 0

@@ -1,12 +1,10 @@
 """Runners for the real clients the egress guard must hold (urllib, yt-dlp, aria2c, ffmpeg),
-pointed at a guard, and a raw exchange with the proxy itself.
+set up from a job's `ToolEgress` as the worker sets them up, and a raw exchange with the proxy.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import json
 import os
 import shutil
 import socket
@@ -20,15 +18,9 @@ from typing import Any
 import yt_dlp
 from yt_dlp.utils import DownloadError
 
-from worker.egress.thread import EgressProxyThread
-from worker.egress.tools import (
-    aria2_global_options,
-    assert_http_inputs,
-    assert_no_concat,
-    ffmpeg_input_args,
-    tool_environment,
-    ytdlp_options,
-)
+from worker.aria2d import Aria2Daemon
+from worker.egress.proxy import EgressProxyThread
+from worker.egress.tools import ToolEgress
 
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
 ARIA2C = shutil.which("aria2c") or "/usr/bin/aria2c"
@@ -43,7 +35,7 @@ def basic(proxy_url: str) -> str:
 def raw_exchange(handle: EgressProxyThread, request: str, then: bytes = b"") -> bytes:
     """Send `request` (with this job's credentials) to the proxy; everything it answers until EOF."""
     head = request.replace(
-        "\r\n\r\n", f"\r\nProxy-Authorization: {basic(handle.url_for('job-1'))}\r\n\r\n", 1
+        "\r\n\r\n", f"\r\nProxy-Authorization: {basic(handle.proxy.url_for('job-1'))}\r\n\r\n", 1
     )
     with socket.create_connection(("127.0.0.1", handle.proxy.port), timeout=10) as sock:
         sock.sendall(head.encode() + then)
@@ -71,26 +63,38 @@ class _Quiet:
     def error(self, _msg: str) -> None: ...
 
 
-def ytdlp(url: str, proxy: str, folder: Path) -> Path | None:
+def ytdlp(url: str, egress: ToolEgress, folder: Path) -> Path | None:
     """The downloaded file, or None when yt-dlp failed."""
     options = {"quiet": True, "noprogress": True, "logger": _Quiet(), "retries": 0, "fragment_retries": 0,
                "extractor_retries": 0, "socket_timeout": 10, "cachedir": False, "noplaylist": True,
-               "outtmpl": str(folder / "yt.%(ext)s"), **ytdlp_options(proxy)}  # fmt: skip
+               "outtmpl": str(folder / "yt.%(ext)s")}  # fmt: skip
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with yt_dlp.YoutubeDL(egress.ytdlp_options(options)) as ydl:
             info = ydl.extract_info(url, download=True)
     except DownloadError:
         return None
     return Path(info["requested_downloads"][0]["filepath"])
 
 
-def aria2(url: str, proxy: str | None, folder: Path, *extra: str, env: dict[str, str] | None = None) -> int:
+def aria2(url: str, egress: ToolEgress, folder: Path, *extra: str, env: dict[str, str] | None = None) -> int:
+    """aria2c with the global options and environment the job's daemon gets (worker.aria2d)."""
     command = [ARIA2C, "-q", "--max-tries=1", "--retry-wait=0", "--connect-timeout=5", "--timeout=5",
                "--file-allocation=none", "--allow-overwrite=true", "-d", str(folder), *extra, url]  # fmt: skip
-    if proxy:
-        command[1:1] = [f"--{name}={value}" for name, value in aria2_global_options(proxy).items()]
-    env = env if env is not None else tool_environment(os.environ, proxy or "")
+    command[1:1] = [f"--{name}={value}" for name, value in egress.aria2_global_options().items()]
+    env = env if env is not None else egress.tool_environment(os.environ)
     return subprocess.run(command, env=env, capture_output=True, timeout=TOOL_TIMEOUT).returncode
+
+
+def aria2_outcome(daemon: Aria2Daemon, url: str, options: dict[str, Any]) -> str:
+    """How the job's own aria2c daemon ended a download added with `options`."""
+    client = daemon.client()
+    gid = client.add_uri(url, options)
+    for _ in range(200):  # up to 10 s
+        status = str(client.tell_status(gid, ["status"]).get("status"))
+        if status in ("complete", "error", "removed"):
+            return status
+        time.sleep(0.05)
+    return "timeout"
 
 
 def ffmpeg(args: list[str], env: dict[str, str] | None = None) -> int:
@@ -108,56 +112,16 @@ def ffmpeg(args: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run(command, env=env, capture_output=True, timeout=TOOL_TIMEOUT).returncode
 
 
-def ffmpeg_read(proxy: str, input_format: str, url: str, out: str = "-") -> int:
-    args = [*ffmpeg_input_args(proxy, input_format), "-i", url]
-    assert_no_concat(args)
-    assert_http_inputs(args)
+def ytdlp_ffmpeg_environment(egress: ToolEgress, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the ffmpeg yt-dlp starts in a job: the job's own, scrubbed by `egress`,
+    with the proxy variables yt-dlp adds for it (its FFmpegFD sets both spellings)."""
+    env = dict(os.environ if base is None else base)
+    egress.scrub_process_environment(env)
+    proxy = egress.proxy_url or ""
+    return {**env, "http_proxy": proxy, "HTTP_PROXY": proxy}
+
+
+def ffmpeg_read(egress: ToolEgress, input_format: str, url: str, out: str = "-") -> int:
+    """ffmpeg reading `url` as the one yt-dlp starts in a job: its proxy from its environment."""
     sink = ["-f", "null", "-"] if out == "-" else ["-c", "copy", out]
-    return ffmpeg([*args, *sink], env=tool_environment(os.environ, proxy))
-
-
-class Aria2Rpc:
-    """aria2c as the worker runs it: an RPC daemon with the guard's global options."""
-
-    def __init__(self, proxy: str, folder: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        options = [f"--{name}={value}" for name, value in aria2_global_options(proxy).items()]
-        self.process = subprocess.Popen(
-            [ARIA2C, "--enable-rpc", f"--rpc-listen-port={self.port}", "--rpc-secret=s3cret", "-d", str(folder),
-             "--max-tries=1", "--connect-timeout=5", "--timeout=5", "--quiet", *options],
-            env=tool_environment(os.environ, proxy), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        for _ in range(100):  # up to 5 s
-            with contextlib.suppress(OSError):
-                self.call("aria2.getVersion")
-                return
-            time.sleep(0.05)
-        raise RuntimeError("aria2c RPC did not start")
-
-    def call(self, method: str, *params: Any) -> Any:
-        body = json.dumps(
-            {"jsonrpc": "2.0", "id": "t", "method": method, "params": ["token:s3cret", *params]}
-        )
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/jsonrpc", body.encode())
-        with self._opener.open(request, timeout=5) as response:
-            return json.load(response)["result"]
-
-    def download(self, url: str, options: dict[str, Any]) -> str:
-        gid = self.call("aria2.addUri", [url], options)
-        for _ in range(200):  # up to 10 s
-            status = self.call("aria2.tellStatus", gid, ["status"])["status"]
-            if status in ("complete", "error", "removed"):
-                return str(status)
-            time.sleep(0.05)
-        return "timeout"
-
-    def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+    return ffmpeg(["-f", input_format, "-i", url, *sink], env=ytdlp_ffmpeg_environment(egress))

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.egress_targets import Canary, Origin
-from worker.egress.thread import EgressProxyThread
+from worker.egress.proxy import EgressProxyThread
+from worker.egress.tools import ToolEgress
 
 
 @dataclass
@@ -20,7 +21,11 @@ class Lab:
     tmp: Path
 
     def proxy(self, closed: bool = False) -> str:
-        return (self.closed if closed else self.guard).url_for("job-1")
+        return (self.closed if closed else self.guard).proxy.url_for("job-1")
+
+    def egress(self, closed: bool = False) -> ToolEgress:
+        """What a job's tools are given by the guard: the object the worker's engines take."""
+        return (self.closed if closed else self.guard).proxy.tool_egress("job-1")
 
     def refused(self) -> int:
         return self.closed.proxy.stats.refused + self.guard.proxy.stats.refused

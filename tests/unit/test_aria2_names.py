@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.media_server import HOSTILE_DISPOSITION
-from worker.engines.aria2 import Probe, filename_from_disposition, name_and_extension
+from worker.engines.probe import Probe, filename_from_disposition, name_and_extension
 from worker.naming import safe_filename
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from haul.contract.events import JobSpec
+from worker.egress.tools import FFMPEG_SOURCE_FORMATS, ToolEgress
 from worker.engines.base import DownloadFailed
-from worker.engines.ffmpeg import SOURCE_FORMATS, TARGETS, ProgressReader, convert_command
+from worker.engines.ffmpeg import TARGETS, ProgressReader, convert_command
 from worker.engines.ytdlp import YtDlpEngine
 from worker.samples import Sample
 
@@ -18,7 +19,9 @@ NESTING_DEMUXERS = {"hls", "applehttp", "concat", "dash", "image2", "tee", "subf
 
 
 def command_for(audio_format: str, copy: bool = False, source: str = "/work/job/media.webm") -> list[str]:
-    return convert_command("ffmpeg", Path(source), Path("/work/job/out.x"), TARGETS[audio_format], copy)
+    return convert_command(
+        "ffmpeg", Path(source), Path("/work/job/out.x"), TARGETS[audio_format], copy, ToolEgress()
+    )
 
 
 def value_after(command: list[str], option: str) -> str:
@@ -30,7 +33,7 @@ def test_ffmpeg_may_read_only_local_files_in_single_file_containers(audio_format
     command = command_for(audio_format)
     assert value_after(command, "-protocol_whitelist") == "file"
     demuxers = set(value_after(command, "-format_whitelist").split(","))
-    assert demuxers == set(SOURCE_FORMATS.split(","))
+    assert demuxers == set(FFMPEG_SOURCE_FORMATS.split(","))
     assert not demuxers & NESTING_DEMUXERS
     assert not set(" ".join(command).replace(",", " ").split()) & NETWORK_PROTOCOLS
     # Input options bind to the next -i only: both whitelists must come before it.
@@ -43,7 +46,7 @@ def test_the_input_and_output_paths_are_absolute_so_no_name_becomes_an_option(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    command = convert_command("ffmpeg", Path("-y.m4a"), Path("-f.mp3"), TARGETS["mp3"], copy=False)
+    command = convert_command("ffmpeg", Path("-y.m4a"), Path("-f.mp3"), TARGETS["mp3"], False, ToolEgress())
     assert value_after(command, "-i") == str(tmp_path / "-y.m4a")
     assert command[-1] == str(tmp_path / "-f.mp3")
 

@@ -3,6 +3,7 @@
 The tools of a job run where nothing outside their own `lo` can be reached (netns.py). They are
 pointed at this bridge as their proxy; the bridge carries each connection, byte for byte, to the
 job's egress proxy listening on a Unix socket outside. It reads nothing and decides nothing.
+The tools' settings point at it with `ToolEgress.relayed_through(bridge.port)`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,6 @@ class UnixBridge:
         self._listener: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self._serving: set[asyncio.Task[None]] = set()
-
-    def proxy_url(self, credentials: str) -> str:
-        """The proxy URL for the tools: the bridge's address with the proxy's `user:token`."""
-        return f"http://{credentials}@127.0.0.1:{self.port}"
 
     async def start(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

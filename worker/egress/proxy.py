@@ -14,7 +14,7 @@ HLS segments and keys, and DNS rebinding are all judged on the address actually 
   `502` the name did not resolve or no allowed address could be reached, `504` the origin sent
   no response head in time.
 
-Tools authenticate as `http://JOB_ID:TOKEN@host:port` (see `url_for`). A job holds at most
+Tools authenticate as `http://JOB_ID:TOKEN@host:port` (see `tool_egress`). A job holds at most
 `max_connections_per_job` origin connections at once; a further request WAITS for a free slot,
 up to `timeouts.cap_wait` seconds, then gets `429`: waiting suits tools that open many parallel
 connections (aria2 `-x`, yt-dlp fragments) better than an immediate refusal would.
@@ -29,12 +29,10 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
-from ipaddress import ip_address
-from typing import Any
 
 import structlog
 
+from worker.egress.connect import Resolver, open_allowed, system_resolver
 from worker.egress.http import (
     Head,
     HttpError,
@@ -52,24 +50,13 @@ from worker.egress.limits import EgressStats, EgressTimeouts, JobSlots
 from worker.egress.policy import EgressPolicy
 from worker.egress.relay import Relay, RelayMode
 from worker.egress.socket_io import accept_forever, copy_exact, linger, read_head
-from worker.egress.thread import EgressProxyThread
-
-# EgressProxyThread, EgressStats and EgressTimeouts live in their own modules; importable from here too.
-__all__ = ["EgressProxy", "EgressProxyThread", "EgressStats", "EgressTimeouts", "Resolver", "system_resolver"]
+from worker.egress.thread import LoopThread
+from worker.egress.tools import ToolEgress
 
 log = structlog.get_logger(__name__)
 
-SockAddr = tuple[Any, ...]
-# (host, port) → [(family, sockaddr)], as the resolver answered; injectable for tests.
-Resolver = Callable[[str, int], Awaitable[list[tuple[int, SockAddr]]]]
 JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 MAX_INTERIM_RESPONSES = 8
-
-
-async def system_resolver(host: str, port: int) -> list[tuple[int, SockAddr]]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    return [(family, sockaddr) for family, _type, _proto, _name, sockaddr in infos]
 
 
 class EgressProxy:
@@ -119,6 +106,10 @@ class EgressProxy:
     def url_for(self, job_id: str) -> str:
         """The proxy URL to give the tools of one job: `http://JOB_ID:TOKEN@host:port`."""
         return self.url.replace("http://", f"http://{self.credentials_for(job_id)}@", 1)
+
+    def tool_egress(self, job_id: str) -> ToolEgress:
+        """Everything one job's tools are told about their way out (see worker.egress.tools)."""
+        return ToolEgress(self.url_for(job_id), self.unix_path)
 
     async def start(self) -> None:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -231,41 +222,9 @@ class EgressProxy:
             )
 
     async def _open(self, job_id: str, host: str, port: int) -> socket.socket:
-        """Resolve once, judge every answer, connect to an allowed one: 403 if none is allowed."""
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.timeouts.connect):
-                candidates = await self._resolver(host, port)
-        except (OSError, TimeoutError) as exc:
-            raise HttpError(502, f"cannot resolve {host}: {exc}") from None
-        allowed, reasons = [], []
-        for family, sockaddr in candidates:
-            reason = self.policy.check(ip_address(sockaddr[0]), port)
-            if reason is None:
-                allowed.append((family, sockaddr))
-            else:
-                reasons.append(reason)
-        if not allowed:
-            log.warning("egress_refused", job_id=job_id, host=host, port=port, reasons=reasons)
-            raise HttpError(403, f"egress to {host}:{port} refused: " + "; ".join(reasons or ["no address"]))
-        errors = []
-        for family, sockaddr in allowed:
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setblocking(False)
-            try:
-                async with asyncio.timeout(self.timeouts.connect):
-                    await loop.sock_connect(sock, sockaddr)
-            except (OSError, TimeoutError) as exc:
-                sock.close()
-                errors.append(f"{sockaddr[0]}: {exc or 'timed out'}")
-                continue
-            except BaseException:  # cancelled: the proxy is stopping
-                sock.close()
-                raise
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.stats.allowed += 1
-            return sock
-        raise HttpError(502, f"cannot connect to {host}:{port}: " + "; ".join(errors))
+        upstream = await open_allowed(self.policy, self._resolver, host, port, self.timeouts.connect, job_id)
+        self.stats.allowed += 1
+        return upstream
 
     async def _tunnel(self, loop: asyncio.AbstractEventLoop, relay: Relay, early: bytes) -> None:
         await loop.sock_sendall(relay.client, b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -317,3 +276,14 @@ class EgressProxy:
         except ConnectionError:
             raise HttpError(502, "the origin closed the connection inside its response head") from None
         raise HttpError(502, "too many interim responses")
+
+
+class EgressProxyThread(LoopThread[EgressProxy]):
+    """The proxy on its own event loop in a daemon thread, for the synchronous work horse."""
+
+    def __init__(self, proxy: EgressProxy) -> None:
+        super().__init__(proxy, "egress-proxy")
+
+    @property
+    def proxy(self) -> EgressProxy:
+        return self.service

@@ -7,10 +7,7 @@ import asyncio
 import contextlib
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
-
-if TYPE_CHECKING:
-    from worker.egress.proxy import EgressProxy
+from typing import Generic, Protocol, Self, TypeVar
 
 
 class Service(Protocol):
@@ -36,10 +33,6 @@ class LoopThread(Generic[ServiceT]):
             self._halt()
             raise
 
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self) -> None:
         if self._loop.is_closed():
             return
@@ -58,19 +51,3 @@ class LoopThread(Generic[ServiceT]):
 
     def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
-
-
-class EgressProxyThread(LoopThread["EgressProxy"]):
-    def __init__(self, proxy: EgressProxy) -> None:
-        super().__init__(proxy, "egress-proxy")
-
-    @property
-    def proxy(self) -> EgressProxy:
-        return self.service
-
-    @property
-    def url(self) -> str:
-        return self.proxy.url
-
-    def url_for(self, job_id: str) -> str:
-        return self.proxy.url_for(job_id)

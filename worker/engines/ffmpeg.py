@@ -1,7 +1,8 @@
 """Local audio conversion: the file yt-dlp downloaded becomes the mp3, m4a or opus asked for.
 
 ffmpeg runs here, not inside yt-dlp, so its `-progress` output reaches the job's progress and
-a stop request reaches ffmpeg. It only ever reads the one local file the download wrote:
+a stop request reaches ffmpeg. It only ever reads the one local file the download wrote (the
+job's `ToolEgress` gives these input arguments and checks the whole command):
 - `-protocol_whitelist file`: no network protocol, no pipe, no nested opens of anything else;
 - `-format_whitelist`: single-file containers only. A playlist (HLS, a concat list) saved to
   disk would otherwise read other local files, such as another job's download, even when the
@@ -24,13 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.egress.tools import assert_no_concat
+from worker.egress.tools import ToolEgress
 from worker.engines.base import DownloadFailed, OnSample, StopCheck, StopRequested
 from worker.samples import FfmpegProgress, Sample
 
 STAGE = "postprocessing"
-# Demuxers a downloaded audio or video file can need; none of them opens a second file.
-SOURCE_FORMATS = "mov,matroska,ogg,mp3,aac,flac,wav,mpegts,flv,asf,avi,aiff"
 POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 30
@@ -62,35 +61,28 @@ class SourceAudio:
     duration: float | None
 
 
-def input_arguments(source: Path) -> list[str]:
-    """The reading half of every ffmpeg and ffprobe call here: one local file, nothing else."""
-    return [
-        "-protocol_whitelist", "file",
-        "-format_whitelist", SOURCE_FORMATS,
-        "-i", str(source.absolute()),
-    ]  # fmt: skip
-
-
-def convert_command(ffmpeg: str, source: Path, output: Path, target: AudioTarget, copy: bool) -> list[str]:
+def convert_command(
+    ffmpeg: str, source: Path, output: Path, target: AudioTarget, copy: bool, egress: ToolEgress
+) -> list[str]:
     codec = ("-c:a", "copy") if copy else target.encoder
     command = [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        *input_arguments(source),
+        *egress.ffmpeg_input(source),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         *codec,
         "-progress", "pipe:1", "-nostats",
         "-f", target.muxer, str(output.absolute()),
     ]  # fmt: skip
-    assert_no_concat(command)  # no concat list, no -safe, no filter that opens inputs of its own
+    egress.check_ffmpeg(command)  # no concat list, no -safe, no filter that opens inputs of its own
     return command
 
 
-def probe_audio(ffprobe: str, source: Path) -> SourceAudio | None:
+def probe_audio(ffprobe: str, source: Path, egress: ToolEgress) -> SourceAudio | None:
     """The codec of the first audio stream and the duration, or None when ffprobe cannot tell."""
     command = [
         ffprobe, "-v", "error",
         "-select_streams", "a:0", "-show_entries", "stream=codec_name:format=duration", "-of", "json",
-        *input_arguments(source),
+        *egress.ffmpeg_input(source),
     ]  # fmt: skip
     try:
         result = subprocess.run(command, capture_output=True, timeout=PROBE_TIMEOUT_SECONDS, check=False)
@@ -109,9 +101,11 @@ def probe_audio(ffprobe: str, source: Path) -> SourceAudio | None:
 
 
 class AudioConverter:
-    def __init__(self, ffmpeg: str, ffprobe: str | None) -> None:
+    def __init__(self, ffmpeg: str, ffprobe: str | None, egress: ToolEgress | None = None) -> None:
         self._ffmpeg = ffmpeg
         self._ffprobe = ffprobe
+        # Only its ffmpeg rules apply here: the conversion reads one local file and no network.
+        self._egress = egress or ToolEgress()
 
     def convert(
         self,
@@ -130,9 +124,9 @@ class AudioConverter:
         output = source.parent / f"converted.{target.extension}"
         on_sample(Sample(STAGE, 0.0))
         _raise_if_stopped(should_stop)
-        found = probe_audio(self._ffprobe, source) if self._ffprobe else None
+        found = probe_audio(self._ffprobe, source, self._egress) if self._ffprobe else None
         copy = found is not None and found.codec == target.codec
-        command = convert_command(self._ffmpeg, source, output, target, copy)
+        command = convert_command(self._ffmpeg, source, output, target, copy, self._egress)
         try:
             self._run(command, duration or (found.duration if found else None), on_sample, should_stop)
         except BaseException:

@@ -20,7 +20,7 @@ import yt_dlp
 from yt_dlp.utils import DownloadError
 
 from haul.contract.events import JobSpec, MediaMeta
-from worker.egress.tools import check_ytdlp_options, ytdlp_options
+from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
 from worker.engines.ffmpeg import AudioConverter
 from worker.samples import Sample, from_ytdlp
@@ -55,12 +55,13 @@ class YtDlpEngine:
         self,
         ffmpeg_location: str | None,
         concurrent_fragments: int,
-        proxy_url: str | None = None,
+        egress: ToolEgress | None = None,
         ffprobe_location: str | None = None,
     ) -> None:
         self._ffmpeg = ffmpeg_location
         self._fragments = concurrent_fragments
-        self._proxy = proxy_url
+        # The job's way out, for yt-dlp and the conversion; by default none (the guard switched off).
+        self._egress = egress or ToolEgress()
         # Only lets a conversion copy a stream that already has the target codec; without
         # one given, the worker's own (if any).
         self._ffprobe = ffprobe_location
@@ -90,10 +91,7 @@ class YtDlpEngine:
         }
         if self._ffmpeg:
             options["ffmpeg_location"] = self._ffmpeg
-        if self._proxy is not None:
-            options.update(ytdlp_options(self._proxy))
-            check_ytdlp_options(options)
-        return options
+        return self._egress.ytdlp_options(options)
 
     def run(self, spec: JobSpec, work_dir: Path, on_sample: OnSample, should_stop: StopCheck) -> Downloaded:
         if spec.type == "audio" and self._ffmpeg is None:  # say so before downloading anything
@@ -147,7 +145,7 @@ class YtDlpEngine:
         """The requested audio format, from the download; the download itself is removed after."""
         assert self._ffmpeg is not None  # checked before downloading
         ffprobe = self._ffprobe or find_tools().ffprobe
-        converter = AudioConverter(self._ffmpeg, ffprobe)
+        converter = AudioConverter(self._ffmpeg, ffprobe, self._egress)
         output = converter.convert(
             source, spec.audio_format or DEFAULT_AUDIO_FORMAT, duration or None, on_sample, should_stop
         )
