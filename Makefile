@@ -15,7 +15,7 @@ APT_PACKAGES := postgresql redis-server ffmpeg aria2 chromium
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
-.PHONY: setup system-deps web test lint protos migrate run bench-progress bench-egress clean
+.PHONY: setup system-deps web test test-fast lint protos types migrate run bench-progress bench-egress clean
 
 ## setup: create .venv and install haul with its dev tools, and build the web UI (idempotent; reruns what changed)
 setup: $(STAMP) web
@@ -61,6 +61,11 @@ test: setup
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$rc
 
+## test-fast: only the unit tests (pure logic, no servers): seconds, for the edit-test loop
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest tests/unit -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$rc
+
 ## lint: ruff and mypy, both must be clean
 lint: setup
 	$(BIN)/ruff check .
@@ -70,6 +75,11 @@ lint: setup
 ## protos: regenerate the gRPC stubs and type stubs from protos/**/*.proto
 protos: setup
 	$(BIN)/python protos/generate.py
+
+## types: regenerate the OpenAPI document and the UI's TypeScript types from the models in haul/contract
+types: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m gateway.openapi_export $(WEB)/openapi.json
+	cd $(WEB) && npm run types
 
 ## migrate: bring the database at HAUL_DATABASE_URL (default: SQLite under var/) to the latest schema
 migrate: setup

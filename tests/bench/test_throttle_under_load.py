@@ -30,8 +30,8 @@ import pytest
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
+from tests.bench.progress_load import RATE, SimWorker, scrape, update
 from tests.integration.processes import GatewayProcess, JobstoreProcess
-from tests.support.progress_load import RATE, SimWorker, scrape, update
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 

@@ -1,6 +1,6 @@
-"""The load behind the progress-throttle test: simulated workers that claim jobs through a real
-gateway and send one `progress` per job per tick over the websocket transport, and a scrape of
-the gateway's counters to compare before and after.
+"""The load behind `test_throttle_under_load.py`: simulated workers that claim jobs through a
+real gateway and send one `progress` per job per tick over the websocket transport, and a
+scrape of the gateway's counters to compare before and after.
 """
 
 from __future__ import annotations
