@@ -65,7 +65,12 @@ class Fanout:
                 log.info("watching jobstore changes")
                 async for change in call:
                     self._metrics.feed_changes.inc()
-                    await self.apply(change)
+                    try:
+                        await self.apply(change)
+                    except Exception:
+                        # Outbound shapes are validated: one change that breaks its shape must not
+                        # end the stream for every other job.
+                        log.exception("could not deliver a job change", job_id=change.job.id)
             except grpc.aio.AioRpcError as exc:
                 log.warning(
                     "jobstore change stream broke; resubscribing", code=exc.code().name, retry_in=delay

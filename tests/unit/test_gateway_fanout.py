@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -88,3 +90,65 @@ async def test_a_deletion_tells_browsers_and_cancels_the_worker() -> None:
     await harness.fanout.apply(pb.JobChange(kind=pb.CHANGE_KIND_DELETED, job=job))
     assert harness.sio.emitted == [("job-update", {"jobId": JOB, "deleted": True})]
     assert harness.controls == [(JOB, "cancel")]
+
+
+class OneStream:
+    """jobstore's `WatchJobs` call: yields the given changes, then stays open."""
+
+    def __init__(self, changes: list[pb.JobChange]) -> None:
+        self._changes = changes
+
+    async def wait_for_connection(self) -> None:
+        return None
+
+    def cancel(self) -> None:
+        return None
+
+    async def __aiter__(self) -> Any:
+        for change in self._changes:
+            yield change
+        await asyncio.Event().wait()
+
+
+class StreamingJobstore:
+    def __init__(self, changes: list[pb.JobChange]) -> None:
+        self._changes = changes
+
+    def watch(self) -> OneStream:
+        return OneStream(self._changes)
+
+
+async def test_a_change_that_breaks_its_shape_does_not_end_the_stream_for_other_jobs() -> None:
+    other = "1b2c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b"
+    broken = pb.Job(
+        id=JOB,
+        status=pb.JOB_STATUS_RUNNING,
+        attempt=1,
+        progress=150.0,
+        stage=pb.JOB_STAGE_DOWNLOADING,
+        updated_at=UPDATED,
+    )
+    fine = pb.Job(
+        id=other,
+        status=pb.JOB_STATUS_RUNNING,
+        attempt=1,
+        progress=10.0,
+        stage=pb.JOB_STAGE_DOWNLOADING,
+        updated_at=UPDATED,
+    )
+    sio = RecordingServer()
+    assignments = WorkerAssignments(RecordingControl(), ProgressBuffer())
+    changes = [pb.JobChange(kind=pb.CHANGE_KIND_UPSERTED, job=job) for job in (broken, fine)]
+    fanout = Fanout(sio, StreamingJobstore(changes), assignments, GatewayMetrics())  # type: ignore[arg-type]
+    task = asyncio.create_task(fanout.run())
+    try:
+        for _ in range(100):
+            if any(data.get("jobId") == other for _, data in sio.emitted):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert any(event == "progress" and data["jobId"] == other for event, data in sio.emitted)
+    assert not any(data.get("jobId") == JOB and event == "progress" for event, data in sio.emitted)
