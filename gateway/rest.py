@@ -16,9 +16,9 @@ from gateway import views
 from gateway.errors import ApiError
 from gateway.files import file_response, resolve_inside
 from gateway.jobstore_client import JobstoreClient
-from haul.contract import from_proto, limits
+from haul.contract import from_proto, limits, proto_enums
 from haul.contract.enums import ControlAction, JobStatus
-from haul.contract.from_proto import to_proto
+from haul.contract.proto_enums import to_proto
 from haul.contract.rest import Accepted, Deleted, DownloadRequest, FileInfo, JobPage
 from haul.contract.urls import UrlRefused, check_url
 from haul.jobstore.v1 import jobstore_pb2 as pb
@@ -88,7 +88,9 @@ async def create_download(request: web.Request) -> web.Response:
     headers = {"Location": f"/downloads/{created.job.id}"}
     if not created.created:
         headers["Idempotent-Replayed"] = "true"
-    accepted = Accepted.of(job_id=created.job.id, status=from_proto.from_proto(JobStatus, created.job.status))
+    accepted = Accepted.of(
+        job_id=created.job.id, status=proto_enums.from_proto(JobStatus, created.job.status)
+    )
     return web.json_response(accepted.wire(), status=202, headers=headers)
 
 
@@ -139,7 +141,7 @@ async def delete_download(request: web.Request) -> web.Response:
     folder = request.app[DATA_DIR] / job_id
     await asyncio.to_thread(shutil.rmtree, folder, True)
     deleted = Deleted.of(
-        job_id=job_id, deleted=True, status=from_proto.from_proto(JobStatus, reply.job.status)
+        job_id=job_id, deleted=True, status=proto_enums.from_proto(JobStatus, reply.job.status)
     )
     return web.json_response(deleted.wire())
 

@@ -12,12 +12,13 @@ from haul.contract import from_proto
 from haul.contract.browser import JobSnapshot, JobUpdate, ListSnapshot
 from haul.contract.enums import AudioFormat, JobStage, JobStatus, JobType, Refusal, VideoContainer
 from haul.contract.events import JobSpec
+from haul.contract.proto_enums import to_proto
 from haul.contract.reports import Error
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
 
 def _names(enum: Any) -> dict[int, str]:
-    return {from_proto.to_proto(member): member.value for member in enum}
+    return {to_proto(member): member.value for member in enum}
 
 
 STATUS_NAMES = _names(JobStatus)

@@ -11,9 +11,9 @@ from typing import Any
 
 import grpc
 
-from haul.contract import from_proto
+from haul.contract import from_proto, proto_enums
 from haul.contract.enums import ControlAction, JobStatus, JobType
-from haul.contract.from_proto import to_proto
+from haul.contract.proto_enums import to_proto
 from haul.contract.rest import Deleted, DownloadOptions
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
@@ -90,7 +90,7 @@ class JobstoreApi:
 
     def delete(self, job_id: str) -> dict[str, Any]:
         reply: pb.DeleteJobResponse = self._call(self._stub.DeleteJob, pb.DeleteJobRequest(job_id=job_id))
-        status = from_proto.from_proto(JobStatus, reply.job.status)
+        status = proto_enums.from_proto(JobStatus, reply.job.status)
         return Deleted.of(job_id=job_id, deleted=True, status=status).wire()
 
     def follow(self, job_id: str, on_update: OnUpdate, on_notice: OnNotice | None = None) -> Job:

@@ -1,52 +1,30 @@
 """From jobstore's protobuf messages to the contract's enums and shapes, and requests back.
 
-The gRPC enums copy the contract's (`JOB_STATUS_RUNNING` is `JobStatus.RUNNING`), so they are
-mapped by name: an enum `Foo` pairs with the protobuf enum `Foo` and its `FOO_` prefix, and
-`_UNSPECIFIED` (zero) stands for "none".
+Enums are mapped by name (`haul.contract.proto_enums`). A shape whose fields are the message's,
+by the same names, is filled by `same_named`; what differs (a fallback, a field shown only in
+some statuses, links) is written out where the shape is built.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from enum import StrEnum
-from typing import Any, TypeVar
+import typing
+from typing import Any
 
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic.fields import FieldInfo
 
 from haul.contract.browser import JobCompleted, JobFailed, JobProgress, JobUpdate
-from haul.contract.enums import AudioFormat, JobStage, JobStatus, JobType, VideoContainer
+from haul.contract.enums import PROTO_MIRRORED, AudioFormat, JobStage, JobStatus, JobType, VideoContainer
 from haul.contract.events import JobSpec
+from haul.contract.proto_enums import from_proto, to_proto
 from haul.contract.reports import DailyStats, Stats, StatsFigures
 from haul.contract.rest import DownloadOptions, HistoryEvent, Job, JobDetail, JobLinks, JobMeta, JobOptions
+from haul.contract.shapes import Shape
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
-E = TypeVar("E", bound=StrEnum)
-
-
-def proto_prefix(enum: type[StrEnum]) -> str:
-    """`JobStatus` -> `JOB_STATUS_`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.__name__).upper() + "_"
-
-
-def proto_enum(enum: type[StrEnum]) -> Any:
-    """The generated protobuf enum that copies `enum` (its `.Value(name)` and `.items()`)."""
-    return getattr(pb, enum.__name__)
-
-
-def to_proto(member: StrEnum) -> Any:
-    """The protobuf number of a member; typed loosely as the generated enums are int subclasses."""
-    return proto_enum(type(member)).Value(proto_prefix(type(member)) + member.name)
-
-
-@functools.cache
-def _members(enum: type[E]) -> dict[int, E]:
-    return {to_proto(member): member for member in enum}
-
-
-def from_proto(enum: type[E], number: int) -> E | None:
-    """The member a protobuf number names; None for zero (unspecified) and unknown numbers."""
-    return _members(enum).get(number)
+# The contract enum each protobuf enum copies, by its name.
+MIRRORED = {enum.__name__: enum for enum in PROTO_MIRRORED}
 
 
 def timestamp(message: Message, field: str) -> str | None:
@@ -56,62 +34,57 @@ def timestamp(message: Message, field: str) -> str | None:
     return str(getattr(message, field).ToDatetime().isoformat(timespec="milliseconds")) + "Z"
 
 
-def _optional(message: Message, field: str) -> Any:
-    return getattr(message, field) if message.HasField(field) else None
+def same_named(shape: type[Shape], message: Message) -> dict[str, Any]:
+    """The values of the shape's fields that the message has under the same (snake_case) name.
+
+    An enum is mapped by name and a timestamp becomes text; a field with presence that is unset is
+    None, and so, where the shape allows None, is the zero of one without (proto3's "not set").
+    Nested messages are left to the caller, whose shapes for them differ. Not for the browser
+    events, which leave an unknown key out rather than send null.
+    """
+    fields = message.DESCRIPTOR.fields_by_name
+    values: dict[str, Any] = {}
+    for name, info in shape.model_fields.items():
+        field = fields.get(name)
+        if field is None or field.message_type not in (None, Timestamp.DESCRIPTOR):
+            continue
+        if field.message_type is Timestamp.DESCRIPTOR:
+            values[name] = timestamp(message, name)
+        elif field.has_presence and not message.HasField(name):
+            values[name] = None
+        elif field.enum_type is not None:
+            values[name] = from_proto(MIRRORED[field.enum_type.name], getattr(message, name))
+        elif not field.has_presence and _nullable(info):
+            values[name] = getattr(message, name) or None
+        else:
+            values[name] = getattr(message, name)
+    return values
+
+
+def _nullable(info: FieldInfo) -> bool:
+    return type(None) in typing.get_args(info.annotation)
 
 
 def job(message: pb.Job) -> Job:
     """The full job, as REST returns it and as snapshots carry it."""
     completed = message.status == pb.JOB_STATUS_COMPLETED
-    return Job.of(
-        id=message.id,
-        url=message.url,
+    fields = same_named(Job, message)
+    fields.update(
         type=from_proto(JobType, message.type) or JobType.AUTO,
-        options=JobOptions.of(
-            max_height=message.options.max_height or None,
-            audio_format=from_proto(AudioFormat, message.options.audio_format),
-            video_container=from_proto(VideoContainer, message.options.video_container),
-        ),
-        status=from_proto(JobStatus, message.status),
-        stage=from_proto(JobStage, message.stage),
-        progress=message.progress,
-        downloaded_bytes=message.downloaded_bytes,
-        total_bytes=_optional(message, "total_bytes"),
-        speed=_optional(message, "speed"),
-        eta=_optional(message, "eta"),
-        filename=message.filename or None,
+        options=JobOptions.of(**same_named(JobOptions, message.options)),
         size=message.size if completed else None,
-        sha256=message.sha256 or None,
-        error_code=message.error_code or None,
-        error_message=message.error_message or None,
-        meta=JobMeta.of(
-            title=message.meta.title or None,
-            duration=message.meta.duration or None,
-            extractor=message.meta.extractor or None,
-            thumbnail=message.meta.thumbnail or None,
-        ),
-        attempt=message.attempt,
-        max_attempts=message.max_attempts,
-        created_at=timestamp(message, "created_at"),
-        updated_at=timestamp(message, "updated_at"),
-        started_at=timestamp(message, "started_at"),
-        finished_at=timestamp(message, "finished_at"),
+        meta=JobMeta.of(**same_named(JobMeta, message.meta)),
         links=JobLinks.of(
             self_link=f"/downloads/{message.id}",
             file=f"/files/{message.id}" if completed else None,
             download=f"/files/{message.id}/download" if completed else None,
         ),
     )
+    return Job.of(**fields)
 
 
 def history_event(event: pb.JobEvent) -> HistoryEvent:
-    return HistoryEvent.of(
-        at=timestamp(event, "at"),
-        from_status=from_proto(JobStatus, event.from_status),
-        to_status=from_proto(JobStatus, event.to_status),
-        actor=event.actor,
-        reason=event.reason,
-    )
+    return HistoryEvent.of(**same_named(HistoryEvent, event))
 
 
 def job_detail(reply: pb.GetJobResponse) -> JobDetail:
@@ -177,21 +150,9 @@ def job_spec(message: pb.Job) -> JobSpec:
     )
 
 
-def stats_figures(figures: pb.StatsFigures) -> dict[str, Any]:
-    return {
-        "completed": figures.completed,
-        "failed": figures.failed,
-        "cancelled": figures.cancelled,
-        "bytes_downloaded": figures.bytes_downloaded,
-        "median_duration_seconds": _optional(figures, "median_duration_seconds"),
-        "p95_duration_seconds": _optional(figures, "p95_duration_seconds"),
-        "retries": figures.retries,
-    }
-
-
 def stats(reply: pb.GetStatsResponse) -> Stats:
     """`GET /stats`, from GetStats."""
     return Stats.of(
-        days=[DailyStats.of(day=d.day, **stats_figures(d.figures)) for d in reply.days],
-        totals=StatsFigures.of(**stats_figures(reply.totals)),
+        days=[DailyStats.of(day=d.day, **same_named(StatsFigures, d.figures)) for d in reply.days],
+        totals=StatsFigures.of(**same_named(StatsFigures, reply.totals)),
     )

@@ -7,8 +7,9 @@ what the writes amounted to (`finished`, `progress_rows`), which it reports to i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,74 +35,37 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def enum_value(member: StrEnum) -> str:
+    return member.value
+
+
+# The Job fields a column holds in another form, each with its way to the column and back. Every
+# other column holds the Job field of its name as it is; timestamps get back the UTC zone that
+# SQLite drops.
+STORED_AS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "type": (enum_value, JobType),
+    "status": (enum_value, JobStatus),
+    "stage": (enum_value, JobStage),
+    "options": (JobOptions.to_json, JobOptions.from_json),
+    "meta": (JobMeta.to_json, JobMeta.from_json),
+}
+TIMESTAMPS = frozenset(column.name for column in jobs.c if isinstance(column.type, sa.DateTime))
+
+
 def job_to_row(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "url": job.url,
-        "type": job.type.value,
-        "options": job.options.to_json(),
-        "status": job.status.value,
-        "stage": job.stage.value,
-        "progress": job.progress,
-        "downloaded_bytes": job.downloaded_bytes,
-        "total_bytes": job.total_bytes,
-        "speed": job.speed,
-        "eta": job.eta,
-        "filename": job.filename,
-        "output_path": job.output_path,
-        "size": job.size,
-        "sha256": job.sha256,
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-        "meta": job.meta.to_json(),
-        "attempt": job.attempt,
-        "attempt_base": job.attempt_base,
-        "max_attempts": job.max_attempts,
-        "progress_seq": job.progress_seq,
-        "worker_id": job.worker_id,
-        "idempotency_key": job.idempotency_key,
-        "request_fingerprint": job.request_fingerprint,
-        "heartbeat_at": job.heartbeat_at,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
+    row = {column.name: getattr(job, column.name) for column in jobs.c}
+    for name, (to_column, _) in STORED_AS.items():
+        row[name] = to_column(row[name])
+    return row
 
 
 def row_to_job(row: Mapping[Any, Any]) -> Job:
-    return Job(
-        id=row["id"],
-        url=row["url"],
-        type=JobType(row["type"]),
-        options=JobOptions.from_json(row["options"]),
-        status=JobStatus(row["status"]),
-        stage=JobStage(row["stage"]),
-        progress=row["progress"],
-        downloaded_bytes=row["downloaded_bytes"],
-        total_bytes=row["total_bytes"],
-        speed=row["speed"],
-        eta=row["eta"],
-        filename=row["filename"],
-        output_path=row["output_path"],
-        size=row["size"],
-        sha256=row["sha256"],
-        error_code=row["error_code"],
-        error_message=row["error_message"],
-        meta=JobMeta.from_json(row["meta"]),
-        attempt=row["attempt"],
-        attempt_base=row["attempt_base"],
-        max_attempts=row["max_attempts"],
-        progress_seq=row["progress_seq"],
-        worker_id=row["worker_id"],
-        idempotency_key=row["idempotency_key"],
-        request_fingerprint=row["request_fingerprint"],
-        heartbeat_at=as_utc(row["heartbeat_at"]),
-        created_at=as_utc(row["created_at"]) or datetime.now(UTC),
-        updated_at=as_utc(row["updated_at"]) or datetime.now(UTC),
-        started_at=as_utc(row["started_at"]),
-        finished_at=as_utc(row["finished_at"]),
-    )
+    fields = {column.name: row[column.name] for column in jobs.c}
+    for name, (_, from_column) in STORED_AS.items():
+        fields[name] = from_column(fields[name])
+    for name in TIMESTAMPS:
+        fields[name] = as_utc(fields[name])
+    return Job(**fields)
 
 
 class SqlJobRepository:

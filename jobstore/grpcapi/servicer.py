@@ -13,6 +13,7 @@ from jobstore import service
 from jobstore.adapters.changefeed import ChangeHub
 from jobstore.domain import validation
 from jobstore.domain.errors import InvalidInput
+from jobstore.domain.model import ControlAction, JobStatus
 from jobstore.domain.values import JobType
 from jobstore.grpcapi import convert
 from jobstore.grpcapi.errors import streaming, unary
@@ -39,7 +40,7 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
     async def CreateJob(self, request: pb.CreateJobRequest, context: Context) -> pb.CreateJobResponse:
         command = service.CreateJob(
             url=validation.url(request.url),
-            type=convert.from_pb(convert.TYPE, request.type, "type", optional=True) or JobType.AUTO,
+            type=convert.from_pb(JobType, request.type, "type", optional=True) or JobType.AUTO,
             options=convert.options_from_pb(request.options),
             max_attempts=validation.count("max_attempts", request.max_attempts, validation.MAX_ATTEMPTS)
             or self._default_max_attempts,
@@ -62,7 +63,7 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
 
     @unary
     async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
-        statuses = [convert.required(convert.STATUS, s, "statuses") for s in request.statuses]
+        statuses = [convert.required(JobStatus, s, "statuses") for s in request.statuses]
         size = validation.count("page_size", request.page_size, validation.MAX_PAGE_SIZE)
         token = validation.text("page_token", request.page_token, validation.MAX_SHORT_TEXT)
         page = await service.list_jobs(self._uow(), statuses, size or validation.DEFAULT_PAGE_SIZE, token)
@@ -80,7 +81,7 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
         job = await service.control_job(
             self._uow(),
             validation.job_id(request.job_id),
-            convert.required(convert.ACTION, request.action, "action"),
+            convert.required(ControlAction, request.action, "action"),
             validation.text("reason", request.reason, validation.MAX_REASON),
         )
         return pb.ControlJobResponse(job=convert.job_to_pb(job))

@@ -7,7 +7,7 @@ from enum import StrEnum
 import pytest
 
 from haul.contract import enums
-from haul.contract.from_proto import from_proto, proto_enum, proto_prefix, to_proto
+from haul.contract.proto_enums import from_proto, proto_enum, proto_prefix, to_proto
 from jobstore.domain import changes, model, values
 
 
