@@ -18,7 +18,6 @@ import ctypes
 import os
 import signal
 import time
-import traceback
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -91,8 +90,10 @@ def _child(tasks: Connection, events: Connection) -> None:
             events.send(("stopped", stop.action))
         except DownloadFailed as failure:
             events.send(("failed", (failure.code, failure.message, failure.retryable)))
-        except Exception:
-            events.send(("failed", ("ENGINE_ERROR", traceback.format_exc(limit=5)[-4000:], True)))
+        except Exception as exc:
+            # The traceback goes to the log; the job's error gets the exception's own words.
+            log.exception("download failed unexpectedly")
+            events.send(("failed", ("ENGINE_ERROR", f"{type(exc).__name__}: {exc}", True)))
         else:
             events.send(("done", done))
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from haul.contract.error_text import short_error_message
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
 from worker.download import DownloadJob, download
 from worker.egress.netns import IsolationUnavailable
@@ -196,11 +197,12 @@ class JobRunner:
             attempt=self._link.attempt,
             seq=self._link.next_seq(),
             error_code=code,
-            message=message[:8192].replace("\x00", ""),
+            # The whole text (a traceback, the tool's paths) stays in this log line only.
+            message=short_error_message(message),
             retryable=retryable,
         )
         reply = self._link.send_outcome("failed", event.wire(), self._settings.outcome_resend_window)
-        log.warning("job failed", code=code, retryable=retryable, acknowledged=reply.ok)
+        log.warning("job failed", code=code, retryable=retryable, acknowledged=reply.ok, detail=message)
         return f"failed: {code}"
 
 

@@ -9,6 +9,7 @@ import math
 import re
 import uuid
 
+from haul.contract.error_text import short_error_message
 from haul.contract.limits import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_STATS_DAYS,
@@ -139,3 +140,9 @@ def error_code(code: str) -> str:
             "error_code must be 1-64 upper-case letters, digits or '_', starting with a letter"
         )
     return code
+
+
+def error_message(message: str) -> str:
+    """A worker's error text, refused when oversized and otherwise cut to one short line: a
+    backstop, so no traceback or server path reaches the job, its history or the browsers."""
+    return short_error_message(text("error_message", message, MAX_MESSAGE))

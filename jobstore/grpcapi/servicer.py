@@ -137,7 +137,7 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
             validation.job_id(request.job_id),
             request.attempt,
             validation.error_code(request.error_code),
-            validation.text("error_message", request.error_message, validation.MAX_MESSAGE),
+            validation.error_message(request.error_message),
             request.retryable,
         )
         return _finish_reply(outcome)

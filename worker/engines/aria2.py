@@ -25,6 +25,7 @@ from haul.contract.events import JobSpec
 from worker.aria2d import Aria2Daemon, Aria2RpcError, Aria2Unavailable
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
+from worker.engines.errors import NAME_NOT_FOUND, http_failure
 from worker.engines.probe import PROBE_TIMEOUT, Probe, name_and_extension, probe
 from worker.samples import Sample, from_aria2
 
@@ -54,7 +55,9 @@ def classify(code: int, message: str) -> DownloadFailed:
         status = HTTP_STATUS.search(message)
         number = int(status.group(1)) if status else 503 if code == 29 else 0
         if number:
-            return DownloadFailed(f"HTTP_{number}", text, retryable=number >= 500 or number == 429)
+            return http_failure(number, text)
+    if code == 19 and NAME_NOT_FOUND.search(message):  # not a resolver that timed out
+        return DownloadFailed("NAME_NOT_FOUND", text, retryable=False)
     if code in NETWORK_CODES:
         return DownloadFailed("NETWORK_ERROR", text, retryable=True)
     if code == 9:

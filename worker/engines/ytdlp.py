@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import yt_dlp
-from yt_dlp.utils import DownloadError
+from yt_dlp.networking.exceptions import RequestError
+from yt_dlp.utils import DownloadError, YoutubeDLError
 
 from haul.contract.events import JobSpec, MediaMeta
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
+from worker.engines.errors import final_failure, http_failure
 from worker.engines.ffmpeg import AudioConverter
 from worker.samples import Sample, from_ytdlp
 from worker.tools import find_tools
@@ -38,16 +40,19 @@ def format_selector(spec: JobSpec) -> str:
     return f"bestvideo{height}+bestaudio/best{height}/best"
 
 
-def classify(error: DownloadError) -> DownloadFailed:
-    """A stable code for the job's error, and whether another attempt could help."""
+def classify(error: YoutubeDLError) -> DownloadFailed:
+    """A stable code for the job's error, and whether another attempt could help.
+
+    `error` is what yt-dlp raised: usually a DownloadError, but a redirect to a scheme no
+    request handler fetches escapes extract_info as a bare RequestError.
+    """
     text = str(error)
     status = HTTP_STATUS.search(text)
     if status:
-        code = int(status.group(1))
-        return DownloadFailed(f"HTTP_{code}", text, retryable=code >= 500 or code == 429)
+        return http_failure(int(status.group(1)), text)
     if "Unsupported URL" in text:
         return DownloadFailed("UNSUPPORTED_URL", text, retryable=False)
-    return DownloadFailed("DOWNLOAD_ERROR", text, retryable=True)
+    return final_failure(text) or DownloadFailed("DOWNLOAD_ERROR", text, retryable=True)
 
 
 class YtDlpEngine:
@@ -122,6 +127,8 @@ class YtDlpEngine:
             cause = exc.exc_info[1] if exc.exc_info else None
             if isinstance(cause, StopRequested):
                 raise cause from None
+            raise classify(exc) from None
+        except RequestError as exc:
             raise classify(exc) from None
         if info is None:
             raise DownloadFailed("NO_MEDIA", "yt-dlp found nothing to download", retryable=False)
