@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from haul.runtime.settings import DEV_WORKER_TOKEN, HaulSettings, comma_separated
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from haul.runtime.settings import DEV_WORKER_TOKEN, HaulSettings, comma_separated, is_loopback_host
 
 
 class GatewaySettings(HaulSettings):
     production_secrets = ("worker_token", "api_token")
+    exposed_secrets = ("api_token", "worker_token", "service_token")
+    missing_secret_hints = {
+        "api_token": "or set HAUL_ALLOW_UNAUTHENTICATED_PUBLIC=true if you really mean it"
+    }
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -31,7 +25,8 @@ class GatewaySettings(HaulSettings):
     service_token: SecretStr | None = None
     # Browsers and REST clients: when set, required as `Authorization: Bearer` and as `auth.token` on /jobs.
     api_token: SecretStr | None = None
-    # Listening beyond loopback without an API token is refused unless this says so.
+    # Listening beyond loopback without an API token is refused unless this says so; the
+    # workers' and the service token are still required there.
     allow_unauthenticated_public: bool = False
     # Workers authenticate on /worker with this. The development default only suits loopback.
     worker_token: SecretStr = SecretStr(DEV_WORKER_TOKEN)
@@ -45,8 +40,19 @@ class GatewaySettings(HaulSettings):
     flush_interval: float = Field(0.3, ge=0.05, le=5.0)
     # Deadline of every jobstore call, in seconds.
     jobstore_deadline: float = Field(5.0, gt=0)
+    # Progress events one /worker connection may send per second, after a burst; the excess is
+    # dropped and counted. Legitimate senders stay far below (see gateway.ratelimit).
+    worker_events_per_second: float = Field(2000.0, gt=0)
+    worker_events_burst: float = Field(4000.0, ge=1)
+    # Jobs whose progress the gateway remembers at most (the least recently reported go first).
+    progress_max_jobs: int = Field(10_000, ge=100)
     # Largest accepted REST request body, in bytes.
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # A connection has this long to deliver a request's line and headers, counted from when it
+    # opened or from the end of its previous response (so it is also the keep-alive idle limit).
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    # A request has this long to deliver its whole body once its headers are in.
+    body_timeout: float = Field(30.0, gt=0, le=3600)
     # Where the built web UI is; served at / when it exists.
     web_dir: Path = Path("gateway/web/dist")
 
@@ -55,11 +61,10 @@ class GatewaySettings(HaulSettings):
     def _split_origins(cls, value: object) -> object:
         return comma_separated(value)
 
-    @model_validator(mode="after")
-    def _refuse_public_without_token(self) -> GatewaySettings:
-        if not _is_loopback(self.host) and self.api_token is None and not self.allow_unauthenticated_public:
-            raise ValueError(
-                f"refusing to listen on {self.host} without HAUL_API_TOKEN; "
-                "set one, or set HAUL_ALLOW_UNAUTHENTICATED_PUBLIC=true if you really mean it"
-            )
-        return self
+    def exposure(self) -> str | None:
+        return None if is_loopback_host(self.host) else f"HAUL_HOST={self.host}"
+
+    def secrets_needed_when_exposed(self) -> tuple[str, ...]:
+        if self.api_token is None and self.allow_unauthenticated_public:
+            return tuple(name for name in self.exposed_secrets if name != "api_token")
+        return self.exposed_secrets

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from haul.runtime.settings import DEFAULT_MAX_JOB_DURATION, HaulSettings
+from haul.runtime.settings import DEFAULT_MAX_JOB_DURATION, HaulSettings, host_of, is_loopback_host
 
 
 class JobstoreSettings(HaulSettings):
     production_secrets = ("service_token",)
+    exposed_secrets = ("service_token",)
     renamed_variables = {
         "HAUL_JOB_TIMEOUT": "HAUL_MAX_JOB_DURATION",
         "HAUL_METRICS_INTERVAL": "HAUL_DAILY_STATS_INTERVAL",
@@ -42,6 +43,13 @@ class JobstoreSettings(HaulSettings):
     max_job_duration: float = Field(DEFAULT_MAX_JOB_DURATION, gt=0)
     # Seconds in-flight RPCs get to finish on shutdown.
     shutdown_grace: float = Field(10.0, ge=0)
+
+    def exposure(self) -> str | None:
+        # A Unix socket is not reachable from other machines; file permissions guard it.
+        listen = self.jobstore_listen
+        if listen.startswith("unix:") or is_loopback_host(host_of(listen)):
+            return None
+        return f"HAUL_JOBSTORE_LISTEN={listen}"
 
     @field_validator("jobstore_metrics_listen")
     @classmethod

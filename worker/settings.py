@@ -5,16 +5,25 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from haul.runtime.settings import DEFAULT_MAX_JOB_DURATION, DEV_WORKER_TOKEN, HaulSettings, comma_separated
+from haul.runtime.settings import (
+    DEFAULT_MAX_JOB_DURATION,
+    DEV_WORKER_TOKEN,
+    HaulSettings,
+    comma_separated,
+    is_loopback_host,
+)
 
 
 class WorkerSettings(HaulSettings):
     # Production refuses to start with the development worker token.
     production_secrets = ("worker_token",)
+    # The token travels to the gateway: the development one only to a gateway on this machine.
+    exposed_secrets = ("worker_token",)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "haul"
@@ -50,6 +59,10 @@ class WorkerSettings(HaulSettings):
     # Defence in depth: run each job's tools in a network namespace whose only way out is the
     # guard. "auto" where the platform allows it; "require" refuses to run jobs without it.
     egress_namespace: Literal["auto", "require", "off"] = "auto"
+
+    def exposure(self) -> str | None:
+        host = urlsplit(self.gateway_url).hostname or ""
+        return None if is_loopback_host(host) else f"HAUL_GATEWAY_URL={self.gateway_url}"
 
     @field_validator("egress_allowed_networks", "egress_allowed_ports", mode="before")
     @classmethod

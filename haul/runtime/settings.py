@@ -1,15 +1,21 @@
 """What the settings of every haul service share: HAUL_* environment variables, the mode, the
-log format, and the one rule for secrets in production.
+log format, and the rules for secrets.
 
 Each service declares its own fields on a subclass of `HaulSettings` and names the fields that
-hold its secrets; the rule itself lives only here.
+hold its secrets; the rules themselves live only here:
+
+- an empty secret is no secret: `HAUL_API_TOKEN=` means "not set", never "the empty token";
+- production mode needs real secrets;
+- in any mode, a service reachable beyond loopback needs real secrets. The `dev-*`
+  placeholders only suit a machine where nobody else can connect.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal, Self, get_args
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +26,8 @@ DEV_WORKER_TOKEN = "dev-worker-token"
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "token", "password", "example", DEV_WORKER_TOKEN}
 )
+# Development defaults are named dev-*; none of them is a secret anyone could rely on.
+PLACEHOLDER_PREFIX = "dev-"
 MIN_SECRET_LENGTH = 16
 # jobstore's RQ timeout and the worker's time budget are the same limit: one default for both.
 DEFAULT_MAX_JOB_DURATION = 6 * 3600.0
@@ -27,8 +35,29 @@ DEFAULT_MAX_JOB_DURATION = 6 * 3600.0
 
 def is_real_secret(secret: SecretStr | None) -> bool:
     """False for a missing secret, a known placeholder, or one too short to resist guessing."""
-    value = secret.get_secret_value() if secret is not None else ""
-    return value.strip().lower() not in PLACEHOLDER_SECRETS and len(value) >= MIN_SECRET_LENGTH
+    value = (secret.get_secret_value() if secret is not None else "").strip().lower()
+    return (
+        value not in PLACEHOLDER_SECRETS
+        and not value.startswith(PLACEHOLDER_PREFIX)
+        and len(value) >= MIN_SECRET_LENGTH
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback addresses; False for anything others could reach,
+    the wildcards (`0.0.0.0`, `::`, empty) and any other name included."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_of(address: str) -> str:
+    """The host of a `host:port` listen address (`[::]:50051` gives `::`, `:50051` gives "")."""
+    return address.rpartition(":")[0].strip("[]")
 
 
 def comma_separated(value: object) -> object:
@@ -45,6 +74,11 @@ class HaulSettings(BaseSettings):
 
     # The fields holding this service's secrets, checked in this order in production mode.
     production_secrets: ClassVar[tuple[str, ...]] = ()
+    # The secrets this service needs, in any mode, once `exposure()` names a way in from
+    # beyond loopback; checked in this order.
+    exposed_secrets: ClassVar[tuple[str, ...]] = ()
+    # What else an operator may do about a missing exposed secret, by field (an explicit opt-out).
+    missing_secret_hints: ClassVar[Mapping[str, str]] = {}
     # Variables this service no longer reads, and what replaced them. Setting one stops the
     # start: an operator's value would otherwise be ignored without a word.
     renamed_variables: ClassVar[Mapping[str, str]] = {}
@@ -61,6 +95,45 @@ class HaulSettings(BaseSettings):
             if old in os.environ:
                 raise ValueError(f"{old} is no longer read; set {new} instead")
         return values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_secrets_are_absent(cls, values: object) -> object:
+        # Dropping the key lets the field's default apply: None, or a loopback-only placeholder.
+        if not isinstance(values, dict):
+            return values
+        for name, field in cls.model_fields.items():
+            if SecretStr not in (field.annotation, *get_args(field.annotation)):
+                continue
+            value = values.get(name)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(text, str) and not text.strip():
+                values = {key: item for key, item in values.items() if key != name}
+        return values
+
+    def exposure(self) -> str | None:
+        """The setting that lets other machines connect, as `HAUL_X=value`; None on loopback."""
+        return None
+
+    def secrets_needed_when_exposed(self) -> tuple[str, ...]:
+        """The secret fields `exposure()` makes mandatory; a service may waive one explicitly."""
+        return self.exposed_secrets
+
+    @model_validator(mode="after")
+    def _exposure_needs_real_secrets(self) -> Self:
+        exposure = self.exposure()
+        if exposure is None:
+            return self
+        for name in self.secrets_needed_when_exposed():
+            secret = getattr(self, name)
+            if not is_real_secret(secret):
+                hint = self.missing_secret_hints.get(name) if secret is None else None
+                raise ValueError(
+                    f"HAUL_{name.upper()} must be a real secret of {MIN_SECRET_LENGTH}+ characters "
+                    f"(not empty, not a dev-* placeholder) when {exposure} lets other machines connect"
+                    + (f"; {hint}" if hint else "")
+                )
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Self:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -61,3 +63,44 @@ def test_jobstore_refuses_a_renamed_variable_and_names_its_replacement(
     monkeypatch.setenv(old, "60")
     with pytest.raises(ValidationError, match=f"{old} is no longer read; set {new}"):
         JobstoreSettings()
+
+
+@pytest.mark.parametrize("settings", [GatewaySettings, JobstoreSettings, WorkerSettings])
+def test_an_empty_secret_is_no_secret_in_every_service(
+    monkeypatch: pytest.MonkeyPatch, settings: type[HaulSettings]
+) -> None:
+    for name in settings.model_fields:
+        if "token" in name:
+            monkeypatch.setenv(f"HAUL_{name.upper()}", "")
+    loaded = settings()
+    for name in settings.model_fields:
+        if "token" in name:
+            assert settings.model_fields[name].default == getattr(loaded, name), name
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:50051", "[::]:50051", ":50051", "192.168.1.10:50051"])
+@pytest.mark.parametrize("token", [None, "", "dev-service-token", "changeme", "short-token"])
+def test_jobstore_listening_beyond_loopback_needs_a_real_service_token_in_any_mode(
+    listen: str, token: str | None
+) -> None:
+    with pytest.raises(
+        ValidationError, match=f"HAUL_SERVICE_TOKEN must be a real secret.*{re.escape(listen)}"
+    ):
+        JobstoreSettings(jobstore_listen=listen, service_token=token)  # type: ignore[arg-type]
+    real = JobstoreSettings(jobstore_listen=listen, service_token="a-real-service-token")  # type: ignore[arg-type]
+    assert real.jobstore_listen == listen
+
+
+@pytest.mark.parametrize(
+    "listen", ["127.0.0.1:50051", "localhost:50051", "[::1]:50051", "unix:/run/haul.sock"]
+)
+def test_jobstore_on_loopback_runs_without_a_service_token(listen: str) -> None:
+    assert JobstoreSettings(jobstore_listen=listen).service_token is None
+
+
+def test_a_worker_sends_the_development_token_only_to_a_gateway_on_this_machine() -> None:
+    assert WorkerSettings(gateway_url="http://localhost:8080").worker_token.get_secret_value()
+    with pytest.raises(ValidationError, match=r"HAUL_WORKER_TOKEN must be a real secret.*HAUL_GATEWAY_URL"):
+        WorkerSettings(gateway_url="http://gateway.example:8080")
+    remote = WorkerSettings(gateway_url="http://gateway.example:8080", worker_token="a-real-worker-token")  # type: ignore[arg-type]
+    assert remote.gateway_url == "http://gateway.example:8080"
