@@ -20,6 +20,7 @@ from gateway.health import health_report, live
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
 from gateway.progress import ProgressBuffer, ProgressFlusher
+from gateway.ratelimit import SenderRateCap
 from gateway.rest import DATA_DIR, JOBSTORE, add_routes
 from gateway.rooms import CheckedRedisManager
 from gateway.security import auth_middleware, cors_middleware, metrics_middleware
@@ -48,7 +49,10 @@ class Gateway:
             cors_allowed_origins=settings.cors_origins or None,
             max_http_buffer_size=MAX_SOCKET_MESSAGE,
         )
-        buffer = ProgressBuffer()
+        buffer = ProgressBuffer(
+            settings.progress_max_jobs,
+            SenderRateCap(settings.worker_events_per_second, settings.worker_events_burst),
+        )
         # The one owner of "which worker holds which job, and when it must stop": the change
         # feed, jobstore's progress refusals and the /worker handlers all report to it.
         self.assignments = WorkerAssignments(WorkerControl(self.sio), buffer)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,12 +18,17 @@ from typing import Protocol
 import grpc
 import structlog
 
+from gateway.ratelimit import SenderRateCap
 from gateway.views import STAGE_BY_NAME
 from haul.contract.events import ProgressEvent
 from haul.contract.limits import MAX_BATCH
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
 log = structlog.get_logger(__name__)
+
+# Jobs whose progress the buffer remembers at most: far above the jobs a deployment runs at
+# once (a worker process holds one), so only a flood of made-up job ids ever reaches it.
+DEFAULT_MAX_JOBS = 10_000
 
 
 @dataclass(frozen=True)
@@ -33,20 +39,48 @@ class Refused:
 
 
 class ProgressBuffer:
-    def __init__(self) -> None:
+    """The newest update per job, and what was last seen per job to drop stale ones.
+
+    That memory is bounded three ways, so a worker connection that reports many job ids and
+    leaves costs nothing afterwards: a job is forgotten when it ends (`forget`), all jobs last
+    reported by a connection are forgotten when it goes (`sender_left`), and at most
+    `max_jobs` are remembered at all (the least recently reported go first). Forgetting is
+    safe: jobstore refuses stale reports itself; the buffer only spares it the work.
+    A connection also reports at most `rate_cap` events per second (see gateway.ratelimit).
+    """
+
+    def __init__(self, max_jobs: int = DEFAULT_MAX_JOBS, rate_cap: SenderRateCap | None = None) -> None:
         self._pending: dict[str, ProgressEvent] = {}
-        self._latest: dict[str, tuple[int, int]] = {}
+        self._latest: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._sender: dict[str, str] = {}  # job id -> the connection that last reported it
+        self._jobs_of: dict[str, set[str]] = {}  # connection -> the job ids it last reported
+        self._max_jobs = max_jobs
+        self.rate_cap = rate_cap if rate_cap is not None else SenderRateCap()
 
     def __len__(self) -> int:
         return len(self._pending)
 
-    def offer(self, event: ProgressEvent) -> bool:
+    @property
+    def remembered(self) -> int:
+        """How many jobs the buffer holds any memory of (for tests and the benchmark)."""
+        return len(self._latest) + len(self._pending) + len(self._sender) + len(self._jobs_of)
+
+    def admit(self, sender: str) -> bool:
+        """Whether the connection `sender` is within its event rate; False: drop the event."""
+        return self.rate_cap.admit(sender)
+
+    def offer(self, event: ProgressEvent, sender: str = "") -> bool:
         """Keep the event if it is newer than anything seen for its job; False if dropped as stale."""
-        seen = self._latest.get(event.job_id)
+        job_id = event.job_id
+        seen = self._latest.get(job_id)
         if seen is not None and (event.attempt, event.seq) <= seen:
             return False
-        self._latest[event.job_id] = (event.attempt, event.seq)
-        self._pending[event.job_id] = event
+        self._latest[job_id] = (event.attempt, event.seq)
+        self._latest.move_to_end(job_id)
+        self._pending[job_id] = event
+        self._note_sender(job_id, sender)
+        while len(self._latest) > self._max_jobs:
+            self.forget(next(iter(self._latest)))
         return True
 
     def take_all(self) -> list[ProgressEvent]:
@@ -66,6 +100,30 @@ class ProgressBuffer:
         """Drop all memory of a job (it ended), so the buffer stays bounded."""
         self._pending.pop(job_id, None)
         self._latest.pop(job_id, None)
+        self._note_sender(job_id, None)
+
+    def sender_left(self, sender: str) -> None:
+        """The connection went away: forget every job it was the last to report, and its rate.
+
+        Its updates still pending are dropped with them: the worker is gone, and jobstore's
+        heartbeat watchdog, not a last progress figure, decides what becomes of its jobs.
+        """
+        for job_id in list(self._jobs_of.get(sender, ())):
+            self.forget(job_id)
+        self._jobs_of.pop(sender, None)
+        self.rate_cap.forget(sender)
+
+    def _note_sender(self, job_id: str, sender: str | None) -> None:
+        previous = self._sender.pop(job_id, None)
+        if previous is not None:
+            jobs = self._jobs_of.get(previous)
+            if jobs is not None:
+                jobs.discard(job_id)
+                if not jobs:
+                    del self._jobs_of[previous]
+        if sender is not None:
+            self._sender[job_id] = sender
+            self._jobs_of.setdefault(sender, set()).add(job_id)
 
 
 def to_update(event: ProgressEvent) -> pb.ProgressUpdate:

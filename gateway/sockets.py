@@ -115,6 +115,7 @@ class WorkerNamespace(CheckedNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._assignments.disconnected(sid)
+        self._buffer.sender_left(sid)
         self._registry.hello.pop(sid, None)
         self._metrics.connected_workers.dec()
 
@@ -148,10 +149,13 @@ class WorkerNamespace(CheckedNamespace):
         return ClaimReply(ok=True, attempt=reply.attempt, job=views.job_spec(reply.job)).wire()
 
     async def on_progress(self, sid: str, data: Any = None) -> None:
+        if not self._buffer.admit(sid):  # before parsing: a flood costs as little as possible
+            self._metrics.socket_events.labels(WORKER_NAMESPACE, "progress", "throttled").inc()
+            return
         event = self._parse(ProgressEvent, "progress", data)
         if event is None:
             return
-        if not self._buffer.offer(event):
+        if not self._buffer.offer(event, sid):
             self._metrics.socket_events.labels(WORKER_NAMESPACE, "progress", "stale").inc()
             return
         self._assignments.reported_progress(event.job_id, sid, event.attempt)

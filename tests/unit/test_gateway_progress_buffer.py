@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from gateway.progress import ProgressBuffer
+from gateway.ratelimit import SenderRateCap
+from haul.contract.enums import JobStage
 from haul.contract.events import ProgressEvent
 
 JOB_A = "8f9a3c52-5b1e-4f7a-9a0e-1c2d3e4f5a6b"
@@ -10,9 +12,9 @@ JOB_B = "0b7e8f60-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
 
 
 def event(job_id: str, seq: int, attempt: int = 1, progress: float = 1.0) -> ProgressEvent:
-    return ProgressEvent(job_id=job_id, attempt=attempt, seq=seq, stage="downloading", progress=progress)
-
-    return ProgressBuffer()
+    return ProgressEvent(
+        job_id=job_id, attempt=attempt, seq=seq, stage=JobStage.DOWNLOADING, progress=progress
+    )
 
 
 def test_the_latest_update_per_job_wins() -> None:
@@ -62,3 +64,60 @@ def test_forget_bounds_memory_and_allows_a_fresh_start() -> None:
     buf.forget(JOB_A)
     assert len(buf) == 0
     assert buf.offer(event(JOB_A, 1))
+
+
+def distinct_job(number: int) -> str:
+    return f"00000000-0000-4000-8000-{number:012d}"
+
+
+def test_a_departed_senders_jobs_are_all_forgotten() -> None:
+    """The /worker flood: one connection reports many made-up job ids and leaves."""
+    buf = ProgressBuffer(max_jobs=100_000, rate_cap=SenderRateCap(rate=1e9, burst=1e9))
+    assert buf.admit("honest") and buf.offer(event(JOB_A, 1), "honest")
+    for number in range(20_000):
+        assert buf.admit("flood")
+        assert buf.offer(event(distinct_job(number), 1), "flood")
+    buf.take_all()  # some were flushed, some still pending: both are forgotten
+    for number in range(20_000, 25_000):
+        buf.offer(event(distinct_job(number), 1), "flood")
+    buf.sender_left("flood")
+    assert len(buf.rate_cap) == 1, "only the honest connection's bucket is left"
+    buf.sender_left("honest")
+    assert buf.remembered == 0 and len(buf) == 0 and len(buf.rate_cap) == 0
+
+
+def test_a_job_reported_again_by_another_connection_stays_with_it() -> None:
+    buf = ProgressBuffer()
+    buf.offer(event(JOB_A, 1), "first")
+    buf.offer(event(JOB_A, 2), "second")  # the worker reconnected
+    buf.sender_left("first")
+    assert not buf.offer(event(JOB_A, 2), "second"), "the newer connection's memory is kept"
+
+
+def test_memory_is_capped_even_while_the_sender_stays() -> None:
+    buf = ProgressBuffer(max_jobs=100)
+    for number in range(5_000):
+        buf.offer(event(distinct_job(number), 1), "flood")
+    assert len(buf) <= 100 and buf.remembered <= 4 * 100 + 1
+    newest = {e.job_id for e in buf.take_all()}
+    assert distinct_job(4_999) in newest and distinct_job(0) not in newest
+
+
+def test_a_connection_over_its_rate_is_dropped_and_counted_then_refills() -> None:
+    now = [0.0]
+    cap = SenderRateCap(rate=50, burst=100, clock=lambda: now[0])
+    assert sum(cap.admit("sid") for _ in range(150)) == 100
+    assert cap.dropped == 50
+    assert cap.admit("other"), "one connection's flood does not touch another's budget"
+    now[0] = 1.0
+    assert sum(cap.admit("sid") for _ in range(100)) == 50
+
+
+def test_the_default_cap_leaves_the_heaviest_legitimate_sender_alone() -> None:
+    """The throttle load test: 50 claimed jobs at 20 Hz on one connection, 1,000 events/s."""
+    now = [0.0]
+    cap = SenderRateCap(clock=lambda: now[0])
+    for tick in range(20 * 10):  # ten seconds, 20 ticks a second, 50 events each
+        now[0] = tick / 20
+        assert all(cap.admit("load-test") for _ in range(50))
+    assert cap.dropped == 0
