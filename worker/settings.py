@@ -30,6 +30,8 @@ class WorkerSettings(HaulSettings):
     # How many jobs run at once on this machine: one RQ worker process each.
     worker_processes: int = Field(3, ge=1, le=64)
     worker_name: str = socket.gethostname()
+    # The id this worker's claims carry, recorded in job histories; empty: derived (worker.identity).
+    worker_id: str = Field("", max_length=256)
     gateway_url: str = "http://127.0.0.1:8080"
     worker_token: SecretStr = SecretStr(DEV_WORKER_TOKEN)
     # Finished files, DATA_DIR/{jobId}/{name}; partial files, TMP_DIR/{jobId}/. Same filesystem.

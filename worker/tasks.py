@@ -25,6 +25,7 @@ from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, StopRequested
+from worker.identity import worker_id
 from worker.isolation import IsolatedDownload, hello_tools
 from worker.link import GatewayLink
 from worker.naming import final_path, safe_filename
@@ -224,11 +225,13 @@ def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
     settings = WorkerSettings()
     tools = find_tools()
     # Forked before the link starts its threads: see worker.isolation.
+    identity = worker_id(settings)
+    log.info("worker identity", worker_id=identity, host=settings.worker_name)
     with isolated_child(settings) or contextlib.nullcontext() as isolated:
         link = GatewayLink(
             settings.gateway_url,
             settings.worker_token.get_secret_value(),
-            settings.worker_name,
+            identity,
             settings.progress_interval,
             hello_tools(settings),
         )
