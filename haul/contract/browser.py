@@ -76,12 +76,12 @@ class JobUpdate(Shape):
 
 
 class JobCompleted(Shape):
-    """`completed`: the file is in place."""
+    """`completed`: the file is in place, at `/files/{jobId}/download`. Where the server keeps
+    it is the server's business, so no path is sent."""
 
     job_id: JobIdText
     filename: str
     size: Count
-    output_path: str
 
 
 class JobFailed(Shape):

@@ -130,9 +130,7 @@ def update(message: pb.Job) -> JobUpdate:
 
 
 def completed(message: pb.Job) -> JobCompleted:
-    return JobCompleted.of(
-        job_id=message.id, filename=message.filename, size=message.size, output_path=message.output_path
-    )
+    return JobCompleted.of(job_id=message.id, filename=message.filename, size=message.size)
 
 
 def failed(message: pb.Job) -> JobFailed:

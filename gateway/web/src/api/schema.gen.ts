@@ -451,7 +451,10 @@ export interface components {
             finishedAt: string | null;
             links: components["schemas"]["JobLinks"];
         };
-        /** @description `completed`: the file is in place. */
+        /**
+         * @description `completed`: the file is in place, at `/files/{jobId}/download`. Where the server keeps
+         *     it is the server's business, so no path is sent.
+         */
         JobCompleted: {
             /**
              * Format: uuid
@@ -460,7 +463,6 @@ export interface components {
             jobId: string;
             filename: string;
             size: number;
-            outputPath: string;
         };
         /** @description A job with its status history, oldest first. */
         JobDetail: {

@@ -226,7 +226,7 @@ describe("outcome events", () => {
   it("completed adds the file and its download link", () => {
     const state = run(seeded, done, {
       type: "completed",
-      event: { jobId: ID, filename: "clip.mp4", size: 1000, outputPath: `${ID}/clip.mp4` },
+      event: { jobId: ID, filename: "clip.mp4", size: 1000 },
     });
     expect(state.byId[ID]).toMatchObject({ status: "completed", filename: "clip.mp4", size: 1000, progress: 100 });
     expect(state.byId[ID]?.links.download).toBe(`/files/${ID}/download`);
@@ -299,7 +299,7 @@ describe("someJobFinished", () => {
     const completed = jobsReducer(running, finishing("completed"));
     const withFile = jobsReducer(completed, {
       type: "completed",
-      event: { jobId: ID, filename: "clip.mp4", size: 1000, outputPath: "clip.mp4" },
+      event: { jobId: ID, filename: "clip.mp4", size: 1000 },
     });
     expect(withFile).not.toBe(completed);
     expect(someJobFinished(completed, withFile)).toBe(false);
