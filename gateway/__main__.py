@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from gateway.slow_clients import server_options
 from haul.runtime.logging import configure_logging
 
 
@@ -14,7 +15,14 @@ def main() -> None:
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
     print(f"haul gateway: http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=10,
+        **server_options(settings),
+    )
 
 
 if __name__ == "__main__":

@@ -21,10 +21,11 @@ from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
 from gateway.progress import ProgressBuffer, ProgressFlusher
 from gateway.ratelimit import SenderRateCap
-from gateway.rest import DATA_DIR, JOBSTORE, add_routes
+from gateway.rest import DATA_DIR, JOBSTORE, TMP_DIR, add_routes
 from gateway.rooms import CheckedRedisManager
 from gateway.security import auth_middleware, cors_middleware, metrics_middleware
 from gateway.settings import GatewaySettings
+from gateway.slow_clients import body_deadline_middleware
 from gateway.sockets import BrowserNamespace, WorkerControl, WorkerNamespace, WorkerRegistry
 
 log = structlog.get_logger(__name__)
@@ -156,6 +157,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
+            body_deadline_middleware(settings.body_timeout),
             cors_middleware(settings.cors_origins),
             metrics_middleware(gateway.metrics),
             error_middleware,
@@ -165,6 +167,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
     app[GATEWAY] = gateway
     app[JOBSTORE] = client
     app[DATA_DIR] = settings.data_dir.resolve()
+    app[TMP_DIR] = settings.tmp_dir.resolve()
     add_routes(app)
     stats.add_routes(app)
     app.router.add_get("/health", health)
