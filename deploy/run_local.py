@@ -9,6 +9,12 @@ keep everything on loopback, with an SQLite database and the files under var/.
 
 The private Redis keeps nothing on disk: jobs live in the database, and jobstore's
 reconciler puts queued jobs back on a fresh queue.
+
+Other users of this machine can reach loopback too, so nothing here is left open on it: unless
+HAUL_WORKER_TOKEN and HAUL_SERVICE_TOKEN are given, each run makes random ones and hands them
+to its own children only (jobstore's gRPC then refuses every caller without the token), and
+jobstore's Prometheus listener stays off unless HAUL_JOBSTORE_METRICS_LISTEN asks for it (the
+gateway's /metrics, behind the API token, covers a single machine).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -137,8 +144,19 @@ def stop(children: list[subprocess.Popen[bytes]]) -> None:
             kill_tree(child)
 
 
+def add_run_secrets(env: dict[str, str]) -> None:
+    """Random worker and service tokens for this run, where the operator gave none (an empty
+    value counts as none, as it does for the services)."""
+    for name in ("HAUL_WORKER_TOKEN", "HAUL_SERVICE_TOKEN"):
+        if not env.get(name, "").strip():
+            env[name] = secrets.token_urlsafe(32)
+    if "HAUL_JOBSTORE_METRICS_LISTEN" not in env:
+        env["HAUL_JOBSTORE_METRICS_LISTEN"] = ""
+
+
 def main() -> int:
     env = dict(os.environ)
+    add_run_secrets(env)
     env.setdefault("HAUL_DATABASE_URL", "sqlite+aiosqlite:///var/haul.db")
     env.setdefault("HAUL_DATA_DIR", "var/data")
     env.setdefault("HAUL_TMP_DIR", "var/tmp")

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import psutil
 import pytest
 import requests
 
+from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.support.media_server import MediaServer, serve
 from tests.support.servers import free_port
 
@@ -126,6 +129,52 @@ def test_ctrl_c_leaves_nothing_and_the_next_start_resumes_the_running_job(
         assert any(r and not r.startswith("bytes=0-") for r in ranges), ranges
         assert launcher.ctrl_c() == 0
         assert launcher.leftovers() == []
+    finally:
+        if launcher.proc is not None and launcher.proc.poll() is None:
+            os.killpg(launcher.proc.pid, signal.SIGKILL)
+        for leftover in launcher.leftovers():
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(int(leftover.split()[0])).kill()
+
+
+def jobstore_process(launcher: Launcher) -> psutil.Process:
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            cmdline = process.info["cmdline"] or []
+            if process.environ().get("HAUL_RUN_MARK") == launcher.mark and cmdline[-2:] == ["-m", "jobstore"]:
+                return process
+    raise AssertionError("jobstore is not running")
+
+
+@pytest.mark.slow
+def test_make_run_leaves_jobstore_closed_to_other_local_users(tmp_path: Path) -> None:
+    """A local user holding the valid API token still cannot call jobstore's gRPC with it, nor
+    read its metrics: the launcher gives jobstore a random service token and no metrics port."""
+    launcher = Launcher(tmp_path)
+    api_token = "an-api-token-for-make-run"
+    launcher.env["HAUL_API_TOKEN"] = api_token
+    jobstore_address = launcher.env["HAUL_JOBSTORE_LISTEN"]
+    try:
+        launcher.start()  # returns once the workers, given the run's own token, said hello
+        headers = {"Authorization": f"Bearer {api_token}"}
+        assert requests.get(f"{launcher.base_url}/downloads", headers=headers).status_code == 200
+
+        channel = grpc.insecure_channel(jobstore_address)
+        stub = pb_grpc.JobStoreServiceStub(channel)
+        for metadata in [
+            (),
+            (("authorization", f"Bearer {api_token}"),),
+            (("authorization", "Bearer dev-worker-token"),),
+        ]:
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.ListJobs(pb.ListJobsRequest(page_size=1), metadata=metadata, timeout=5)
+            assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        channel.close()
+
+        jobstore = jobstore_process(launcher)
+        listening = {c.laddr.port for c in jobstore.net_connections("inet") if c.status == psutil.CONN_LISTEN}
+        assert listening == {int(jobstore_address.rpartition(":")[2])}, "only gRPC listens: no metrics port"
+        assert launcher.ctrl_c() == 0
     finally:
         if launcher.proc is not None and launcher.proc.poll() is None:
             os.killpg(launcher.proc.pid, signal.SIGKILL)
