@@ -34,6 +34,7 @@ from haul.contract.limits import (
 )
 from haul.contract.urls import UrlRefused, check_url
 from jobstore.domain.errors import InvalidInput
+from jobstore.domain.thumbnails import shown_thumbnail
 from jobstore.domain.values import FileResult, JobMeta, JobStage, ProgressReport
 
 __all__ = [
@@ -88,7 +89,8 @@ def meta(title: str, duration: float, extractor: str, thumbnail: str) -> JobMeta
         title=text("meta.title", title, MAX_TITLE),
         duration=real("meta.duration", duration, MAX_DURATION),
         extractor=text("meta.extractor", extractor, MAX_SHORT_TEXT),
-        thumbnail=text("meta.thumbnail", thumbnail, MAX_PATH),
+        # Blanked, not refused, when a browser must not load it (see jobstore.domain.thumbnails).
+        thumbnail=shown_thumbnail(text("meta.thumbnail", thumbnail, MAX_PATH)),
     )
 
 
