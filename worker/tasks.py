@@ -42,6 +42,7 @@ EGRESS_REFUSED_MESSAGE = (
     "the egress guard refused a connection: the URL, a redirect or a part of the media points at "
     "an address or port a download may not reach"
 )
+NAME_NOT_FOUND_MESSAGE = "the name of the URL's host, or of a host it redirects to, does not exist"
 STOP_OUTCOMES: dict[str, tuple[str, str, bool]] = {
     "stall": ("STALLED", "no progress from the download for too long", True),
     "size": ("SIZE_LIMIT", "the download grew past the maximum file size", False),
@@ -118,6 +119,8 @@ class JobRunner:
                     return self._stopped(interrupter.reason)
                 if guard is not None and guard.proxy.stats.refused:
                     return self._fail("EGRESS_REFUSED", EGRESS_REFUSED_MESSAGE, retryable=False)
+                if guard is not None and guard.proxy.stats.unresolved:  # the tool saw only a 502
+                    return self._fail("NAME_NOT_FOUND", NAME_NOT_FOUND_MESSAGE, retryable=False)
                 return self._fail(failure.code, failure.message, failure.retryable)
         return self._finish(downloaded)
 

@@ -46,3 +46,10 @@ def test_the_history_names_the_worker_by_its_id_not_its_host(haul: Haul) -> None
     actors = {h["actor"] for h in job["history"] if h["actor"].startswith("worker:")}
     assert actors and all(actor.startswith("worker:w-") for actor in actors), job["history"]
     assert not any(socket.gethostname() in actor for actor in actors)
+
+
+def test_a_name_that_does_not_exist_fails_after_one_attempt(haul: Haul) -> None:
+    """Through the egress guard the tool sees only a 502; the guard knows the name is unknown."""
+    job_id = haul.submit("http://no-such-host.invalid/video.mp4", "video")
+    job = haul.wait_for(job_id)
+    assert (job["status"], job["errorCode"], job["attempt"]) == ("failed", "NAME_NOT_FOUND", 1), job

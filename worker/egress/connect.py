@@ -17,6 +17,17 @@ from worker.egress.policy import EgressPolicy
 
 log = structlog.get_logger(__name__)
 
+# getaddrinfo's "this name does not exist" (NXDOMAIN, or no address at all); EAI_AGAIN, a
+# resolver that did not answer in time, is not among them.
+NO_SUCH_NAME = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+
+
+class NameNotFound(HttpError):
+    """A 502 whose cause is final: the target's name does not exist."""
+
+
 SockAddr = tuple[Any, ...]
 # (host, port) → [(family, sockaddr)], as the resolver answered; injectable for tests.
 Resolver = Callable[[str, int], Awaitable[list[tuple[int, SockAddr]]]]
@@ -37,6 +48,9 @@ async def open_allowed(
     try:
         async with asyncio.timeout(connect_seconds):
             candidates = await resolver(host, port)
+    except socket.gaierror as exc:
+        final = exc.errno in NO_SUCH_NAME
+        raise (NameNotFound if final else HttpError)(502, f"cannot resolve {host}: {exc}") from None
     except (OSError, TimeoutError) as exc:
         raise HttpError(502, f"cannot resolve {host}: {exc}") from None
     allowed, reasons = [], []

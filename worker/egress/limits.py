@@ -27,6 +27,7 @@ class EgressStats:
     allowed: int = 0  # origin connections opened
     refused: int = 0  # requests refused by the policy (403)
     failed: int = 0  # requests answered 502 or 504
+    unresolved: int = 0  # of those, names the resolver says do not exist (no later attempt helps)
     rejected: int = 0  # requests answered 400, 407 or 429
     active: int = 0  # connections being relayed now
 

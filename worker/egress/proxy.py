@@ -32,7 +32,7 @@ import socket
 
 import structlog
 
-from worker.egress.connect import Resolver, open_allowed, system_resolver
+from worker.egress.connect import NameNotFound, Resolver, open_allowed, system_resolver
 from worker.egress.http import (
     Head,
     HttpError,
@@ -214,6 +214,7 @@ class EgressProxy:
             self.stats.refused += 1
         elif error.status in (502, 504):
             self.stats.failed += 1
+            self.stats.unresolved += isinstance(error, NameNotFound)
         else:
             self.stats.rejected += 1
         if error.status != 403:  # refusals were logged with their addresses already
