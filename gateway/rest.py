@@ -16,6 +16,7 @@ from gateway import views
 from gateway.errors import ApiError
 from gateway.files import file_response, resolve_inside
 from gateway.jobstore_client import JobstoreClient
+from gateway.partials import remove_partials, sweep_partials
 from haul.contract import from_proto, limits, proto_enums
 from haul.contract.enums import ControlAction, JobStatus
 from haul.contract.proto_enums import to_proto
@@ -25,6 +26,8 @@ from haul.jobstore.v1 import jobstore_pb2 as pb
 
 JOBSTORE = web.AppKey("jobstore", JobstoreClient)
 DATA_DIR = web.AppKey("data_dir", Path)
+TMP_DIR = web.AppKey("tmp_dir", Path)
+SWEEP = web.AppKey("partials_sweep", asyncio.Task[list[str]])
 
 ACTIONS = {action.value: to_proto(action) for action in ControlAction}
 IDEMPOTENCY_KEY_MAX = 200
@@ -131,7 +134,12 @@ async def control_download(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in ACTIONS:
         raise ApiError(404, "not_found", "no such action")
-    reply = await request.app[JOBSTORE].control(job_id_from(request), ACTIONS[action])
+    job_id = job_id_from(request)
+    reply = await request.app[JOBSTORE].control(job_id, ACTIONS[action])
+    if reply.job.status == pb.JOB_STATUS_CANCELLED:
+        # A paused or queued job has no worker to remove its partials; a running one's worker
+        # removes them too, once its tools have stopped.
+        await remove_partials(request.app[TMP_DIR], job_id)
     return web.json_response(views.job_json(reply.job))
 
 
@@ -140,6 +148,7 @@ async def delete_download(request: web.Request) -> web.Response:
     reply = await request.app[JOBSTORE].delete(job_id)
     folder = request.app[DATA_DIR] / job_id
     await asyncio.to_thread(shutil.rmtree, folder, True)
+    await remove_partials(request.app[TMP_DIR], job_id)
     deleted = Deleted.of(
         job_id=job_id, deleted=True, status=proto_enums.from_proto(JobStatus, reply.job.status)
     )
@@ -173,7 +182,14 @@ async def file_download(request: web.Request) -> web.FileResponse:
     return file_response(resolve_inside(request.app[DATA_DIR], job.id, job.filename), job.filename)
 
 
+async def _sweep_on_start(app: web.Application) -> None:
+    """In the background: a gateway starts even while jobstore is still coming up."""
+    if TMP_DIR in app:
+        app[SWEEP] = asyncio.create_task(sweep_partials(app[TMP_DIR], app[JOBSTORE]), name="partials-sweep")
+
+
 def add_routes(app: web.Application) -> None:
+    app.on_startup.append(_sweep_on_start)
     app.router.add_post("/downloads", create_download)
     app.router.add_get("/downloads", list_downloads)
     app.router.add_get("/downloads/{job_id}", get_download)

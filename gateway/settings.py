@@ -36,6 +36,8 @@ class GatewaySettings(HaulSettings):
     redis_url: str | None = None
     # Finished files live in DATA_DIR/{jobId}/.
     data_dir: Path = Path("var/data")
+    # Partial files live in TMP_DIR/{jobId}/ (the workers' HAUL_TMP_DIR): removed on cancel and delete.
+    tmp_dir: Path = Path("var/tmp")
     # How often coalesced progress goes to jobstore: 0.25-0.5 s gives 2-4 updates per second per job.
     flush_interval: float = Field(0.3, ge=0.05, le=5.0)
     # Deadline of every jobstore call, in seconds.
