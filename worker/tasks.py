@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, StopRequested
+from worker.finish import Pending, crash_point, drop_record, load_record, save_record, sha256_of
 from worker.identity import worker_id
 from worker.isolation import IsolatedDownload, hello_tools
 from worker.link import GatewayLink
@@ -51,14 +51,6 @@ STOP_OUTCOMES: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for chunk in iter(lambda: source.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class JobRunner:
     def __init__(
         self,
@@ -80,6 +72,12 @@ class JobRunner:
     def run(self) -> str:
         structlog.contextvars.bind_contextvars(job_id=self._job_id)
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        pending = load_record(self.work_dir)
+        if pending is not None:
+            if pending.source.is_file() or self._target(pending.filename).is_file():
+                log.info("finishing what an earlier attempt downloaded", filename=pending.filename)
+                return self._complete(pending)
+            drop_record(self.work_dir)  # its file is in neither place: download again
         interrupter = Interrupter()
         self._link.on_stop = interrupter.interrupt
         if self._link.stop_request is not None:
@@ -118,9 +116,12 @@ class JobRunner:
                 if interrupter.reason is not None:  # the failure is the interruption's doing
                     return self._stopped(interrupter.reason)
                 if guard is not None and guard.proxy.stats.refused:
+                    shutil.rmtree(self.work_dir, ignore_errors=True)
                     return self._fail("EGRESS_REFUSED", EGRESS_REFUSED_MESSAGE, retryable=False)
                 if guard is not None and guard.proxy.stats.unresolved:  # the tool saw only a 502
                     return self._fail("NAME_NOT_FOUND", NAME_NOT_FOUND_MESSAGE, retryable=False)
+                if not failure.retryable:  # no attempt will resume it (FILE_TOO_LARGE, say)
+                    shutil.rmtree(self.work_dir, ignore_errors=True)
                 return self._fail(failure.code, failure.message, failure.retryable)
         return self._finish(downloaded)
 
@@ -152,36 +153,60 @@ class JobRunner:
             min_free_bytes=settings.min_free_disk_bytes,
         )
 
+    def _target(self, filename: str) -> Path:
+        return final_path(self._settings.data_dir, self._job_id, filename)
+
     def _finish(self, downloaded: Downloaded) -> str:
-        self._link.progress(Sample("finalizing", 100.0), force=True)
-        try:
-            check_complete(
-                downloaded.path, downloaded.announced_bytes, downloaded.meta.duration, self._tools.ffprobe
-            )
-        except Truncated as exc:
-            # The same source could well be whole next time; keep nothing of this attempt.
-            shutil.rmtree(self.work_dir, ignore_errors=True)
-            return self._fail("TRUNCATED", str(exc), retryable=True)
         name = safe_filename(downloaded.suggested_name, downloaded.extension)
-        target = final_path(self._settings.data_dir, self._job_id, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = sha256_of(downloaded.path)
-        size = downloaded.path.stat().st_size
-        os.replace(downloaded.path, target)  # atomic: same filesystem, checked at start-up
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        pending = Pending(downloaded.path, name, downloaded.announced_bytes, downloaded.meta)
+        if downloaded.path.resolve().parent == self.work_dir:
+            save_record(self.work_dir, pending)
+        return self._complete(pending)
+
+    def _complete(self, pending: Pending) -> str:
+        """Check, move, hash and report; each step may already have been done by an attempt that
+        crashed after it (see worker.finish), and is then taken as done."""
+        self._link.progress(Sample("finalizing", 100.0), force=True)
+        target = self._target(pending.filename)
+        attempt = self._link.attempt
+        if pending.source.is_file():
+            try:
+                check_complete(
+                    pending.source, pending.announced_bytes, pending.meta.duration, self._tools.ffprobe
+                )
+            except Truncated as exc:
+                # The same source could well be whole next time; keep nothing of this attempt.
+                shutil.rmtree(self.work_dir, ignore_errors=True)
+                return self._fail("TRUNCATED", str(exc), retryable=True)
+            crash_point("checked", attempt)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(pending.source, target)  # atomic: same filesystem, checked at start-up
+            crash_point("moved", attempt)
+        elif not target.is_file():
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            return self._fail("NO_OUTPUT", "the finished file went missing before it was put in place", True)
+        digest = sha256_of(target, attempt)
+        size = target.stat().st_size
+        crash_point("hashed", attempt)
         event = CompletedEvent(
             job_id=self._job_id,
-            attempt=self._link.attempt,
+            attempt=attempt,
             seq=self._link.next_seq(),
-            filename=name,
-            output_path=f"{self._job_id}/{name}",
+            filename=pending.filename,
+            output_path=f"{self._job_id}/{pending.filename}",
             size=size,
             sha256=digest,
-            meta=downloaded.meta,
+            meta=pending.meta,
         )
         reply = self._link.send_outcome("completed", event.wire(), self._settings.outcome_resend_window)
-        log.info("job finished", filename=name, size=size, acknowledged=reply.ok, refusal=reply.refusal)
-        return f"completed: {name}" if reply.ok else f"completed, not recorded: {reply.refusal}"
+        if reply.ok:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+        # Otherwise the record stays, so the attempt that owns the job finishes without downloading;
+        # a job that ended meanwhile has its folder removed by the gateway (gateway.partials).
+        log.info(
+            "job finished", filename=pending.filename, size=size, acknowledged=reply.ok, refusal=reply.refusal
+        )
+        return f"completed: {pending.filename}" if reply.ok else f"completed, not recorded: {reply.refusal}"
 
     def _stopped(self, reason: str) -> str:
         """Control actions end quietly (jobstore already knows); watchdog reasons are reported."""
