@@ -73,16 +73,29 @@ def flooder(base_url: str, rate: float, duration: float, results: multiprocessin
     results.put(asyncio.run(_flood(base_url, rate, duration)))
 
 
-async def health_latencies(base_url: str, until: float) -> list[float]:
+async def health_latencies(base_url: str, until: float, path: str = "/health") -> list[float]:
     latencies = []
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < until:
             started = time.perf_counter()
-            async with session.get(f"{base_url}/health", timeout=aiohttp.ClientTimeout(total=10)) as reply:
+            async with session.get(f"{base_url}{path}", timeout=aiohttp.ClientTimeout(total=10)) as reply:
                 await reply.read()
             latencies.append((time.perf_counter() - started) * 1000)
             await asyncio.sleep(HEALTH_EVERY)
     return latencies
+
+
+async def both_latencies(base_url: str, seconds: float) -> tuple[list[float], list[float]]:
+    """/health (which asks jobstore and Redis) and /health/live (the gateway's loop alone)."""
+    until = time.monotonic() + seconds
+    full, live = await asyncio.gather(
+        health_latencies(base_url, until), health_latencies(base_url, until, "/health/live")
+    )
+    return full, live
+
+
+def summary(name: str, latencies: list[float]) -> str:
+    return f"{name} p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -100,8 +113,8 @@ async def gateway_counts(base_url: str) -> dict[str, float]:
     }
 
 
-def flood_round(base_url: str, args: argparse.Namespace) -> tuple[int, list[float]]:
-    """One flood: the events sent, and the /health latencies (ms) measured meanwhile."""
+def flood_round(base_url: str, args: argparse.Namespace) -> tuple[int, tuple[list[float], list[float]]]:
+    """One flood: the events sent, and the /health and /health/live latencies (ms) meanwhile."""
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[int] = context.Queue()
     each = args.rate / args.connections
@@ -111,7 +124,7 @@ def flood_round(base_url: str, args: argparse.Namespace) -> tuple[int, list[floa
     ]
     for process in flooders:
         process.start()
-    during = asyncio.run(health_latencies(base_url, time.monotonic() + args.duration))
+    during = asyncio.run(both_latencies(base_url, args.duration))
     sent = sum(results.get(timeout=60) for _ in flooders)
     for process in flooders:
         process.join(30)
@@ -122,20 +135,18 @@ def flood_round(base_url: str, args: argparse.Namespace) -> tuple[int, list[floa
 def run(stack: Stack, args: argparse.Namespace) -> list[str]:
     assert stack.gateway is not None and stack.gateway.proc is not None
     base_url, gateway = stack.gateway.base_url, psutil.Process(stack.gateway.proc.pid)
-    quiet = asyncio.run(health_latencies(base_url, time.monotonic() + 2.0))
+    quiet, quiet_live = asyncio.run(both_latencies(base_url, 2.0))
     mib = 2**20
     rss = [gateway.memory_info().rss]
-    lines = [
-        f"/health before any flood: p50 {statistics.median(quiet):.1f} ms, p99 {percentile(quiet, 0.99):.1f} ms"
-    ]
+    lines = [f"before any flood: {summary('/health', quiet)}; {summary('/health/live', quiet_live)}"]
     for number in range(1, args.rounds + 1):
-        sent, during = flood_round(base_url, args)
+        sent, (during, during_live) = flood_round(base_url, args)
         rss.append(gateway.memory_info().rss)
         lines += [
             f"flood {number}: {args.connections} connections, {sent:,} events in {args.duration:g} s "
             f"({sent / args.duration:,.0f}/s offered), each for a job id never seen before",
-            f"  /health during it: p50 {statistics.median(during):.1f} ms, "
-            f"p99 {percentile(during, 0.99):.1f} ms over {len(during)} requests (goal: p99 < 50 ms)",
+            f"  during it: {summary('/health', during)} over {len(during)} requests (goal: p99 < 50 ms); "
+            f"{summary('/health/live', during_live)}",
             f"  gateway RSS {SETTLE_SECONDS:g} s after the flooders left: {rss[-1] / mib:.1f} MiB "
             f"({(rss[-1] - rss[-2]) / mib:+.1f} MiB over this flood)",
         ]
