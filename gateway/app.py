@@ -67,6 +67,7 @@ class Gateway:
             self.assignments,
             self.registry,
             self.metrics,
+            data_dir=settings.data_dir,
         )
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
         self.sio.register_namespace(self.workers)

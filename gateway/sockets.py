@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 
 from gateway import views
 from gateway.assignments import WorkerAssignments
+from gateway.claims import ClaimVerifier, Verdict, claim_record, new_claim_secret
+from gateway.delivered import delivered_file_matches
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
 from gateway.progress import ProgressBuffer, ProgressFlusher
@@ -97,10 +100,14 @@ class WorkerNamespace(CheckedNamespace):
         assignments: WorkerAssignments,
         registry: WorkerRegistry,
         metrics: GatewayMetrics,
+        *,
+        data_dir: Path,
     ) -> None:
         super().__init__(WORKER_NAMESPACE)
         self._token = token
         self._jobstore = jobstore
+        self._claims = ClaimVerifier(jobstore)
+        self._data_dir = data_dir
         self._flusher = flusher
         self._buffer: ProgressBuffer = flusher.buffer
         self._assignments = assignments
@@ -115,6 +122,7 @@ class WorkerNamespace(CheckedNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._assignments.disconnected(sid)
+        self._claims.disconnected(sid)
         self._buffer.sender_left(sid)
         self._registry.hello.pop(sid, None)
         self._metrics.connected_workers.dec()
@@ -138,15 +146,40 @@ class WorkerNamespace(CheckedNamespace):
         if request is None:
             return ClaimReply(ok=False, refusal="invalid").wire()
         hello = self._registry.hello.get(sid)
+        secret = new_claim_secret()
         try:
-            reply = await self._jobstore.claim(request.job_id, hello.worker_id if hello else sid)
+            reply = await self._jobstore.claim(
+                request.job_id, claim_record(hello.worker_id if hello else sid, secret)
+            )
         except grpc.aio.AioRpcError as exc:
             self._metrics.jobstore_errors.labels(exc.code().name).inc()
             return ClaimReply(ok=False, refusal=_refusal_for(exc)).wire()
         if not reply.accepted:
             return ClaimReply(ok=False, refusal=views.REFUSAL_NAMES.get(reply.refusal, "refused")).wire()
+        self._claims.claimed(sid, request.job_id, reply.attempt)
         self._assignments.claimed(request.job_id, sid, reply.attempt)
-        return ClaimReply(ok=True, attempt=reply.attempt, job=views.job_spec(reply.job)).wire()
+        return ClaimReply(
+            ok=True, attempt=reply.attempt, job=views.job_spec(reply.job), claim_secret=secret
+        ).wire()
+
+    async def _refusal_unless_claimant(
+        self, sid: str, event_name: str, event: ProgressEvent | CompletedEvent | FailedEvent
+    ) -> str | None:
+        """None when `sid` speaks for the event's attempt; otherwise the refusal, counted.
+
+        Every worker holds the same token, so only the claim (or its secret, after a reconnect)
+        says which connection may report for, finish or steer a job.
+        """
+        verdict = await self._claims.speaks_for(sid, event.job_id, event.attempt, event.claim_secret)
+        if verdict is Verdict.PROVEN:
+            return None
+        if verdict is Verdict.UNKNOWN:
+            self._metrics.socket_events.labels(WORKER_NAMESPACE, event_name, "unverified").inc()
+            return "unavailable"
+        self._metrics.socket_events.labels(WORKER_NAMESPACE, event_name, "not_claimant").inc()
+        log.warning("refused an event from a connection that did not claim the job",
+                    job_id=event.job_id, attempt=event.attempt, worker_event=event_name, sid=sid)  # fmt: skip
+        return "not_claimant"
 
     async def on_progress(self, sid: str, data: Any = None) -> None:
         if not self._buffer.admit(sid):  # before parsing: a flood costs as little as possible
@@ -154,6 +187,8 @@ class WorkerNamespace(CheckedNamespace):
             return
         event = self._parse(ProgressEvent, "progress", data)
         if event is None:
+            return
+        if await self._refusal_unless_claimant(sid, "progress", event) is not None:
             return
         if not self._buffer.offer(event, sid):
             self._metrics.socket_events.labels(WORKER_NAMESPACE, "progress", "stale").inc()
@@ -164,6 +199,13 @@ class WorkerNamespace(CheckedNamespace):
         event: CompletedEvent | None = self._parse(CompletedEvent, "completed", data)
         if event is None:
             return TerminalReply(ok=False, refusal="invalid").wire()
+        refusal = await self._refusal_unless_claimant(sid, "completed", event)
+        if refusal is not None:
+            return TerminalReply(ok=False, refusal=refusal).wire()
+        if not await delivered_file_matches(self._data_dir, event):
+            self._metrics.socket_events.labels(WORKER_NAMESPACE, "completed", "file_mismatch").inc()
+            log.warning("refused a completion whose file is not in place as reported", job_id=event.job_id)
+            return TerminalReply(ok=False, refusal="file_mismatch").wire()
         request = pb.CompleteJobRequest(
             job_id=event.job_id,
             attempt=event.attempt,
@@ -180,6 +222,9 @@ class WorkerNamespace(CheckedNamespace):
         event: FailedEvent | None = self._parse(FailedEvent, "failed", data)
         if event is None:
             return TerminalReply(ok=False, refusal="invalid").wire()
+        refusal = await self._refusal_unless_claimant(sid, "failed", event)
+        if refusal is not None:
+            return TerminalReply(ok=False, refusal=refusal).wire()
         request = pb.FailJobRequest(
             job_id=event.job_id,
             attempt=event.attempt,

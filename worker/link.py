@@ -54,6 +54,8 @@ class GatewayLink:
         self._lock = threading.Lock()
         self.job_id: str | None = None
         self.attempt = 0
+        # The claim reply's proof that this worker holds the attempt; it goes on every event.
+        self.claim_secret: str | None = None
         self._seq = 0
         self._last_sent = 0.0
         self._latest: ProgressEvent | None = None
@@ -115,7 +117,7 @@ class GatewayLink:
         )
         claim = ClaimReply.model_validate(reply)
         if claim.ok and claim.attempt:
-            self.job_id, self.attempt = job_id, claim.attempt
+            self.job_id, self.attempt, self.claim_secret = job_id, claim.attempt, claim.claim_secret
         return claim
 
     def progress(self, sample: Sample, force: bool = False) -> None:
@@ -129,6 +131,7 @@ class GatewayLink:
                 job_id=self.job_id,
                 attempt=self.attempt,
                 seq=self._seq,
+                claim_secret=self.claim_secret,
                 stage=sample.stage,  # type: ignore[arg-type]
                 progress=sample.progress,
                 downloaded_bytes=sample.downloaded_bytes,
@@ -150,6 +153,8 @@ class GatewayLink:
         """Send `completed` or `failed` until the gateway gives a final answer, for at most `window` s."""
         deadline = time.monotonic() + window
         delay = 0.5
+        if self.claim_secret is not None:  # the outcome needs the claim's proof, like progress
+            payload = {**payload, "claimSecret": self.claim_secret}
         while True:
             try:
                 reply = TerminalReply.model_validate(

@@ -59,6 +59,9 @@ JobId = Annotated[str, Field(max_length=36), AfterValidator(_canonical_uuid)]
 Attempt = Annotated[int, Field(ge=1, le=limits.MAX_ATTEMPT)]
 Seq = Annotated[int, Field(ge=0, le=limits.MAX_SEQ)]
 Bytes = Annotated[int, Field(ge=0, le=limits.MAX_BYTES)]
+# The per-claim secret the claim reply gives; without it an event speaks for no attempt.
+CLAIM_SECRET_PATTERN = r"[A-Za-z0-9_-]{16,64}"
+ClaimSecret = Annotated[str, Field(max_length=64, pattern=f"^{CLAIM_SECRET_PATTERN}$")]
 
 
 def _finite(maximum: float) -> Any:
@@ -112,6 +115,8 @@ class ClaimReply(WireModel):
     attempt: int | None = None
     # What to download; only when ok.
     job: JobSpec | None = None
+    # Proof of this claim, to put on every event of the attempt (also after reconnecting); only when ok.
+    claim_secret: str | None = None
     # A jobstore refusal name (e.g. "job_finished"), or "unavailable" when the claim should be retried.
     refusal: str | None = None
 
@@ -122,6 +127,8 @@ class ProgressEvent(WireModel):
     job_id: JobId
     attempt: Attempt
     seq: Seq
+    # The claim reply's secret: the gateway refuses events of an attempt without it.
+    claim_secret: ClaimSecret | None = None
     stage: Stage
     progress: Annotated[float, _finite(100.0)]
     downloaded_bytes: Bytes = 0
@@ -137,6 +144,8 @@ class CompletedEvent(WireModel):
     job_id: JobId
     attempt: Attempt
     seq: Seq
+    # The claim reply's secret: the gateway refuses events of an attempt without it.
+    claim_secret: ClaimSecret | None = None
     filename: FileName
     output_path: PathText
     size: Bytes
@@ -150,6 +159,8 @@ class FailedEvent(WireModel):
     job_id: JobId
     attempt: Attempt
     seq: Seq
+    # The claim reply's secret: the gateway refuses events of an attempt without it.
+    claim_secret: ClaimSecret | None = None
     error_code: Annotated[str, Field(pattern=f"^{limits.ERROR_CODE_PATTERN}$")]
     message: Message = ""
     retryable: bool = False

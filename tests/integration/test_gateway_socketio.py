@@ -63,7 +63,9 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
     job_id = await new_job(stub)
     await b.call("subscribe", {"jobId": job_id})
     claim = await w.call("claim", {"jobId": job_id})
+    secret = claim.pop("claimSecret")
     assert claim == {"ok": True, "attempt": 1, "job": {"url": URL, "type": "auto"}}
+    assert isinstance(secret, str) and len(secret) >= 16, "the claim's proof, for reconnecting"
     assert await w.call("claim", {"jobId": job_id}) == {"ok": False, "refusal": "already_claimed"}
     for seq in range(1, 6):
         await w.emit("progress", progress(job_id, 1, seq, seq * 10.0, totalBytes=1000, speed=2048.0))
@@ -74,6 +76,8 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
         "events carry the version browsers order them by"
     )
     data = b"finished file"
+    (stack.data_dir / job_id).mkdir(parents=True)
+    (stack.data_dir / job_id / "clip.mp4").write_bytes(data)  # the gateway checks it is really there
     done = await w.call(
         "completed",
         {"jobId": job_id, "attempt": 1, "seq": 6, "filename": "clip.mp4", "outputPath": f"{job_id}/clip.mp4",

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from haul.contract import limits
-from haul.contract.events import ClaimRequest, CompletedEvent, FailedEvent, ProgressEvent, WorkerHello
+from haul.contract.events import (
+    CLAIM_SECRET_PATTERN,
+    ClaimRequest,
+    CompletedEvent,
+    FailedEvent,
+    ProgressEvent,
+    WorkerHello,
+)
 from tests.support.hostile_values import (
     STAGES,
     bad_bool,
@@ -132,6 +139,11 @@ seqs = st.integers(0, limits.MAX_SEQ)
 byte_counts = st.integers(0, limits.MAX_BYTES)
 sha256s = st.text("0123456789abcdef", min_size=64, max_size=64)
 error_codes = st.from_regex(re.compile(limits.ERROR_CODE_PATTERN), fullmatch=True)
+claim_secrets = st.from_regex(re.compile(CLAIM_SECRET_PATTERN), fullmatch=True)
+# None is a valid (absent) claim secret, so it is no breakage.
+bad_claim_secret = bad_pattern(CLAIM_SECRET_PATTERN, ["short", "a" * 65, "a" * 16 + "!"]).filter(
+    lambda v: v is not None
+)
 
 SPECS = [
     Spec(
@@ -151,8 +163,10 @@ SPECS = [
             "speed": st.none() | st.floats(0, limits.MAX_SPEED),
             "eta": st.none() | st.floats(0, limits.MAX_ETA),
             "meta": st.none() | valid_meta,
+            "claimSecret": claim_secrets,
         },
         bad={
+            "claimSecret": bad_claim_secret,
             "jobId": bad_job_id,
             "attempt": bad_int(1, limits.MAX_ATTEMPT),
             "seq": bad_int(0, limits.MAX_SEQ),
@@ -186,8 +200,9 @@ SPECS = [
             "size": byte_counts,
             "sha256": sha256s,
         },
-        optional={"meta": st.none() | valid_meta},
+        optional={"meta": st.none() | valid_meta, "claimSecret": claim_secrets},
         bad={
+            "claimSecret": bad_claim_secret,
             "jobId": bad_job_id,
             "attempt": bad_int(1, limits.MAX_ATTEMPT),
             "seq": bad_int(0, limits.MAX_SEQ),
@@ -205,8 +220,13 @@ SPECS = [
         FailedEvent,
         acked=True,
         required={"jobId": st.nothing(), "attempt": attempts, "seq": seqs, "errorCode": error_codes},
-        optional={"message": clean_text(limits.MAX_MESSAGE), "retryable": st.booleans()},
+        optional={
+            "message": clean_text(limits.MAX_MESSAGE),
+            "retryable": st.booleans(),
+            "claimSecret": claim_secrets,
+        },
         bad={
+            "claimSecret": bad_claim_secret,
             "jobId": bad_job_id,
             "attempt": bad_int(1, limits.MAX_ATTEMPT),
             "seq": bad_int(0, limits.MAX_SEQ),

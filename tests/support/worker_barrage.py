@@ -26,6 +26,9 @@ from tests.support.inprocess import Stack
 URL = "https://media.example/a.mp4"
 
 EVENTS_TOTAL = "haul_gateway_socket_events_total"
+# Events that speak for a claimed attempt: about a job this connection never claimed, the gateway
+# refuses a valid one itself (counted as "not_claimant") and jobstore never hears of it.
+CLAIM_BOUND = ("progress", "completed", "failed")
 
 
 def counter(stack: Stack, event: str, outcome: str) -> float:
@@ -37,7 +40,7 @@ def counters(stack: Stack) -> dict[tuple[str, str], float]:
     return {
         (spec.event, outcome): counter(stack, spec.event, outcome)
         for spec in SPECS
-        for outcome in ("dropped", "accepted", "stale")
+        for outcome in ("dropped", "accepted", "stale", "not_claimant")
     }
 
 
@@ -131,12 +134,15 @@ class Barrage:
             )
             outcome = "accepted" if item.valid else "dropped"
             expected[(item.event, outcome)] += 1
+            if item.valid and item.event in CLAIM_BOUND:
+                expected[(item.event, "not_claimant")] += 1
             self.sent[f"{item.event}/{'valid-unknown-job' if item.valid else 'invalid'}"] += 1
             self.breakages[item.how.partition(":")[0]] += 1
             self.megabyte_payloads += len(repr(payload)) >= MB
             if spec.acked:
                 reply = await self.worker.call(item.event, payload)
-                wanted = {"ok": False, "refusal": "job_not_found" if item.valid else "invalid"}
+                valid_refusal = "not_claimant" if item.event in CLAIM_BOUND else "job_not_found"
+                wanted = {"ok": False, "refusal": valid_refusal if item.valid else "invalid"}
                 assert refusal_of(reply) == wanted, (
                     f"{item.event} {item.how}: {str(payload)[:300]} -> {reply}"
                 )
