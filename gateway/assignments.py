@@ -9,8 +9,9 @@ the resulting `control {jobId, action}` to the socket.
 
 Each gateway instance knows only its own connections. A worker that reconnects (a new sid,
 perhaps on another instance) is found again through its next progress report, which makes it
-the holder. That is also why any connection can speak for any job today; `holder_of` is the
-question to ask before letting a connection report for, or finish, a job it never claimed.
+the holder. Only a proven claimer gets here: `WorkerNamespace` asks `gateway.claims` first,
+so a connection that neither claimed the attempt nor sends its claim secret never becomes a
+holder, and never receives the job's control messages.
 """
 
 from __future__ import annotations
@@ -69,9 +70,10 @@ class WorkerAssignments:
         self._hold(job_id, sid, attempt)
 
     def reported_progress(self, job_id: str, sid: str, attempt: int) -> None:
-        """Progress from `sid` was accepted for the job: that connection holds it from now on.
+        """Progress from `sid`, proven to be the claimer, was accepted: it holds the job from now on.
 
-        This is how a worker is found again after it reconnects under a new sid.
+        This is how a worker is found again after it reconnects under a new sid; the caller has
+        checked its claim secret (`gateway.claims`), so a rogue connection never gets here.
         """
         self._hold(job_id, sid, attempt)
 
