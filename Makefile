@@ -15,7 +15,7 @@ APT_PACKAGES := postgresql redis-server ffmpeg aria2 chromium
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
-.PHONY: setup system-deps web test test-fast lint protos types migrate run bench-progress bench-egress clean
+.PHONY: setup system-deps web test test-fast lint protos types migrate run bench-progress bench-egress bench-flood clean
 
 ## setup: create .venv and install haul with its dev tools, and build the web UI (idempotent; reruns what changed)
 setup: $(STAMP) web
@@ -96,6 +96,10 @@ bench-progress: setup
 ## bench-egress: measure the egress guard's relay per core and its slowdown of real downloads
 bench-egress: setup
 	$(BIN)/python -m tests.bench.bench_egress
+
+## bench-flood: flood /worker with progress for made-up job ids; print gateway RSS and /health p50/p99
+bench-flood: setup
+	$(BIN)/python -m tests.bench.bench_worker_flood
 
 ## clean: remove the virtualenv and local runtime data
 clean:
