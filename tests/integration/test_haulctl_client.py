@@ -176,6 +176,8 @@ async def test_progress_arrives_over_the_socket_as_the_worker_reports_it(stack: 
         await w.emit("progress", progress(job_id, 1, 1, 50.0, totalBytes=1000))
         await until(lambda: any(j.get("progress") == 50.0 for j in seen), "progress never reached the client")
         data = b"finished"
+        (stack.data_dir / job_id).mkdir(parents=True)
+        (stack.data_dir / job_id / "a.bin").write_bytes(data)  # the gateway checks it is really there
         reply = await w.call(
             "completed",
             {"jobId": job_id, "attempt": 1, "seq": 2, "filename": "a.bin", "outputPath": f"{job_id}/a.bin",
