@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,14 @@ import aiohttp
 import grpc
 import pytest
 
+from haul.contract.events import WORKER_NAMESPACE
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.integration.sio_clients import WORKER_TOKEN, Recorder, progress, worker
 from tests.support.inprocess import Stack, gateway_settings, start_gateway
 from tests.support.worker_barrage import counter
+from worker.link import GatewayLink
+from worker.samples import Sample
 
 URL = "https://media.example/clip.mp4"
 HUGE_SEQ = 2**62
@@ -170,3 +174,30 @@ async def test_a_reconnected_worker_proves_its_claim_on_another_gateway_and_keep
     finally:
         await back.close()
         await runner.cleanup()
+
+
+async def test_the_worker_link_keeps_reporting_after_its_connection_drops(
+    stack: Stack, stub: pb_grpc.JobStoreServiceStub
+) -> None:
+    job_id = str((await stub.CreateJob(pb.CreateJobRequest(url=URL))).job.id)
+    link = GatewayLink(stack.base_url, WORKER_TOKEN, "w1", 0.0, {})
+    await asyncio.to_thread(link.connect)
+    try:
+        assert (await asyncio.to_thread(link.claim, job_id)).ok and link.claim_secret
+        first_sid = link._client.get_sid(WORKER_NAMESPACE)
+        # The network drops (the socket dies under the client), and it reconnects under a new sid.
+        link._client.eio.ws.sock.shutdown(socket.SHUT_RDWR)
+        for _ in range(100):
+            sid = link._client.get_sid(WORKER_NAMESPACE)
+            if link._client.connected and sid not in (None, first_sid):
+                break
+            await asyncio.sleep(0.1)
+        assert link._client.get_sid(WORKER_NAMESPACE) not in (None, first_sid)
+        await asyncio.to_thread(link.progress, Sample("downloading", 60.0, downloaded_bytes=600), True)
+        for _ in range(50):
+            if (await stored(stub, job_id)).progress == 60.0:
+                break
+            await asyncio.sleep(0.1)
+        assert (await stored(stub, job_id)).progress == 60.0, "the reconnected worker's progress was refused"
+    finally:
+        await asyncio.to_thread(link.close)
