@@ -27,6 +27,7 @@ from worker.engines.base import Downloaded, DownloadFailed, StopRequested
 from worker.finish import Pending, crash_point, drop_record, load_record, save_record, sha256_of
 from worker.identity import worker_id
 from worker.isolation import IsolatedDownload, hello_tools
+from worker.joblock import JobBusy, job_folder_lock
 from worker.link import GatewayLink
 from worker.naming import final_path, safe_filename
 from worker.samples import Sample
@@ -71,7 +72,13 @@ class JobRunner:
 
     def run(self) -> str:
         structlog.contextvars.bind_contextvars(job_id=self._job_id)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with job_folder_lock(self.work_dir):
+                return self._run()
+        except JobBusy as busy:
+            return self._fail("JOB_BUSY", str(busy), retryable=True)
+
+    def _run(self) -> str:
         pending = load_record(self.work_dir)
         if pending is not None:
             if pending.source.is_file() or self._target(pending.filename).is_file():

@@ -11,9 +11,13 @@ import uuid
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from haul.contract.events import JobSpec, MediaMeta, TerminalReply
+from worker import joblock
 from worker.engines.base import Downloaded
 from worker.finish import RECORD_NAME, load_record
+from worker.joblock import job_folder_lock
 from worker.link import GatewayLink
 from worker.settings import WorkerSettings
 from worker.tasks import JobRunner
@@ -80,3 +84,18 @@ def test_a_refused_report_keeps_the_record_for_the_attempt_that_owns_the_job(tmp
     assert (job_runner.work_dir / RECORD_NAME).is_file()
     pending = load_record(job_runner.work_dir)
     assert pending is not None and pending.filename == "large.bin"
+
+
+def test_an_attempt_whose_folder_another_attempt_holds_fails_retryably_without_touching_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(joblock, "WAIT_SECONDS", 0.3)
+    link = RecordingLink()
+    job_runner, _job_id = runner(tmp_path, link)
+    part = job_runner.work_dir / "download.part"
+    part.write_bytes(BODY)
+    with job_folder_lock(job_runner.work_dir):  # the older attempt's horse, still alive
+        assert job_runner.run() == "failed: JOB_BUSY"
+    [(event, payload)] = link.outcomes
+    assert (event, payload["errorCode"], payload["retryable"]) == ("failed", "JOB_BUSY", True)
+    assert part.read_bytes() == BODY
