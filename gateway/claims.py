@@ -4,7 +4,7 @@ Every worker holds the same worker token, so the token proves only "a worker", n
 of this job". Each successful claim therefore hands the claiming connection a random claim
 secret, and every progress, completed and failed event must carry it.
 
-Decision: jobstore keeps the proof. The gateway records the claim as `<digest>@<worker id>` in
+Decision: jobstore keeps the proof. The gateway records the claim as `<worker id>#<digest>` in
 the job's `worker_id` (which jobstore stores with the attempt at ClaimJob), where the digest is
 a truncated SHA-256 of the secret. A worker that reconnects, to this gateway or another one,
 proves itself by sending a secret whose digest matches the record of the attempt it names; any
@@ -47,13 +47,13 @@ def claim_digest(secret: str) -> str:
 
 
 def claim_record(worker_id: str, secret: str) -> str:
-    """What jobstore stores as the attempt's `worker_id`: the digest first, so a long worker id
-    is what gets cut to fit, never the proof."""
-    return f"{claim_digest(secret)}@{worker_id}"[: limits.MAX_SHORT_TEXT]
+    """What jobstore stores as the attempt's `worker_id` (and names in the job's history): the
+    worker's own id, cut to fit if it must, then the digest, which is never cut."""
+    return f"{worker_id[: limits.MAX_SHORT_TEXT - DIGEST_CHARS - 1]}#{claim_digest(secret)}"
 
 
 def record_proves(record: str, secret: str) -> bool:
-    digest, _, _ = record.partition("@")
+    _, _, digest = record.rpartition("#")
     return hmac.compare_digest(digest.encode(), claim_digest(secret).encode())
 
 

@@ -45,6 +45,7 @@ def test_only_the_claims_own_secret_matches_its_record_even_with_a_long_worker_i
     assert record_proves(record, secret)
     assert not record_proves(record, new_claim_secret())
     assert secret not in record, "only a digest of the secret leaves the gateway"
+    assert claim_record("w-1", secret).startswith("w-1#"), "the history still names the worker first"
 
 
 async def test_the_claiming_connection_speaks_for_its_attempt_without_asking_jobstore() -> None:
