@@ -27,6 +27,7 @@ from gateway.security import auth_middleware, cors_middleware, metrics_middlewar
 from gateway.settings import GatewaySettings
 from gateway.slow_clients import body_deadline_middleware
 from gateway.sockets import BrowserNamespace, WorkerControl, WorkerNamespace, WorkerRegistry
+from gateway.worker_tokens import WorkerTokens
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +62,10 @@ class Gateway:
             buffer, jobstore.report_progress, settings.flush_interval, self.assignments, self.metrics.flushed
         )
         self.workers = WorkerNamespace(
-            settings.worker_token.get_secret_value(),
+            WorkerTokens(
+                settings.shared_worker_token(),
+                [(worker_id, token.get_secret_value()) for worker_id, token in settings.worker_tokens],
+            ),
             jobstore,
             self.flusher,
             self.assignments,

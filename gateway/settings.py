@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from haul.runtime.settings import DEV_WORKER_TOKEN, HaulSettings, comma_separated, is_loopback_host
+from haul.runtime.settings import (
+    DEV_WORKER_TOKEN,
+    MIN_SECRET_LENGTH,
+    HaulSettings,
+    comma_separated,
+    is_loopback_host,
+    is_real_secret,
+)
 
 
 class GatewaySettings(HaulSettings):
@@ -30,6 +37,10 @@ class GatewaySettings(HaulSettings):
     allow_unauthenticated_public: bool = False
     # Workers authenticate on /worker with this. The development default only suits loopback.
     worker_token: SecretStr = SecretStr(DEV_WORKER_TOKEN)
+    # Per-worker tokens, `ID=TOKEN,ID=TOKEN`: a connection with one may only speak as that worker
+    # id. One id may have two tokens while it moves to a new one (rotation). With these set and
+    # HAUL_WORKER_TOKEN left unset, no shared token is accepted.
+    worker_tokens: Annotated[list[tuple[str, SecretStr]], NoDecode] = []
     # Origins allowed by CORS and by Socket.IO; empty means same-origin only.
     cors_origins: Annotated[list[str], NoDecode] = []
     # Shared Socket.IO rooms across gateway instances, and the Redis health check.
@@ -63,10 +74,61 @@ class GatewaySettings(HaulSettings):
     def _split_origins(cls, value: object) -> object:
         return comma_separated(value)
 
+    @field_validator("worker_tokens", mode="before")
+    @classmethod
+    def _split_worker_tokens(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = []
+        for entry in value.split(","):
+            if not entry.strip():
+                continue
+            worker_id, equals, token = (part.strip() for part in entry.partition("="))
+            if not equals or not worker_id or not token:
+                raise ValueError("HAUL_WORKER_TOKENS takes ID=TOKEN pairs separated by commas")
+            pairs.append((worker_id, token))
+        return pairs
+
+    @model_validator(mode="after")
+    def _worker_tokens_are_real_and_unambiguous(self) -> Self:
+        strict = self.mode == "production" or self.exposure() is not None
+        bound: dict[str, str] = {}
+        for worker_id, token in self.worker_tokens:
+            if strict and not is_real_secret(token):
+                raise ValueError(
+                    f"HAUL_WORKER_TOKENS: the token of {worker_id} must be a real secret of "
+                    f"{MIN_SECRET_LENGTH}+ characters (not a dev-* placeholder) in production mode "
+                    "or when other machines can connect"
+                )
+            text = token.get_secret_value()
+            if bound.setdefault(text, worker_id) != worker_id:
+                raise ValueError(f"HAUL_WORKER_TOKENS: {bound[text]} and {worker_id} share a token")
+            if self.shared_worker_token() == text:
+                raise ValueError(
+                    f"HAUL_WORKER_TOKENS: the token of {worker_id} is the shared HAUL_WORKER_TOKEN"
+                )
+        return self
+
+    def shared_worker_token(self) -> str | None:
+        """The token any worker may use, or None when only per-worker tokens are accepted."""
+        if self.worker_tokens and "worker_token" not in self.model_fields_set:
+            return None
+        return self.worker_token.get_secret_value()
+
+    def _without_unused_shared_token(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        if self.shared_worker_token() is None:
+            return tuple(name for name in names if name != "worker_token")
+        return names
+
+    def secrets_needed_in_production(self) -> tuple[str, ...]:
+        return self._without_unused_shared_token(self.production_secrets)
+
     def exposure(self) -> str | None:
         return None if is_loopback_host(self.host) else f"HAUL_HOST={self.host}"
 
     def secrets_needed_when_exposed(self) -> tuple[str, ...]:
         if self.api_token is None and self.allow_unauthenticated_public:
-            return tuple(name for name in self.exposed_secrets if name != "api_token")
-        return self.exposed_secrets
+            return self._without_unused_shared_token(
+                tuple(name for name in self.exposed_secrets if name != "api_token")
+            )
+        return self._without_unused_shared_token(self.exposed_secrets)

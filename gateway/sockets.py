@@ -23,6 +23,7 @@ from gateway.delivered import delivered_file_matches
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
 from gateway.progress import ProgressBuffer, ProgressFlusher
+from gateway.worker_tokens import WorkerTokens
 from haul.contract.browser import SubscribeRequest
 from haul.contract.events import (
     BROWSER_NAMESPACE,
@@ -94,7 +95,7 @@ def _token_matches(auth: Any, expected: str) -> bool:
 class WorkerNamespace(CheckedNamespace):
     def __init__(
         self,
-        token: str,
+        tokens: WorkerTokens,
         jobstore: JobstoreClient,
         flusher: ProgressFlusher,
         assignments: WorkerAssignments,
@@ -104,7 +105,11 @@ class WorkerNamespace(CheckedNamespace):
         data_dir: Path,
     ) -> None:
         super().__init__(WORKER_NAMESPACE)
-        self._token = token
+        self._tokens = tokens
+        # sid -> the one worker id its per-worker token allows; shared-token connections are absent.
+        self._bound: dict[str, str] = {}
+        # Connections with a per-worker token that named another worker: refused until they leave.
+        self._impostors: set[str] = set()
         self._jobstore = jobstore
         self._claims = ClaimVerifier(jobstore)
         self._data_dir = data_dir
@@ -115,9 +120,12 @@ class WorkerNamespace(CheckedNamespace):
         self._metrics = self.metrics = metrics
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if not _token_matches(auth, self._token):
+        credential = self._tokens.identify(auth)
+        if credential is None:
             self._metrics.socket_events.labels(WORKER_NAMESPACE, "connect", "refused").inc()
             raise socketio.exceptions.ConnectionRefusedError("a valid worker token is required")
+        if credential.worker_id is not None:
+            self._bound[sid] = credential.worker_id
         self._metrics.connected_workers.inc()
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -125,6 +133,8 @@ class WorkerNamespace(CheckedNamespace):
         self._claims.disconnected(sid)
         self._buffer.sender_left(sid)
         self._registry.hello.pop(sid, None)
+        self._bound.pop(sid, None)
+        self._impostors.discard(sid)
         self._metrics.connected_workers.dec()
 
     def _parse(self, model: type[Any], event: str, data: Any) -> Any:
@@ -136,9 +146,24 @@ class WorkerNamespace(CheckedNamespace):
         self._metrics.socket_events.labels(WORKER_NAMESPACE, event, "accepted").inc()
         return parsed
 
+    def _speaks_as_another(self, sid: str, event: str, worker_id: str | None) -> bool:
+        """True (logged and counted) when `sid`'s per-worker token is bound to another id."""
+        bound = self._bound.get(sid)
+        if sid not in self._impostors and (bound is None or worker_id is None or worker_id == bound):
+            return False
+        self._impostors.add(sid)
+        self._metrics.socket_events.labels(WORKER_NAMESPACE, event, "refused").inc()
+        log.warning(
+            "refused a worker that named another worker than its token's",
+            socket_event=event,
+            token_worker_id=bound,
+            presented_worker_id=worker_id,
+        )
+        return True
+
     async def on_hello(self, sid: str, data: Any = None) -> None:
         hello = self._parse(WorkerHello, "hello", data)
-        if hello is not None:
+        if hello is not None and not self._speaks_as_another(sid, "hello", hello.worker_id):
             self._registry.hello[sid] = hello
 
     async def on_claim(self, sid: str, data: Any = None) -> dict[str, Any]:
@@ -146,11 +171,13 @@ class WorkerNamespace(CheckedNamespace):
         if request is None:
             return ClaimReply(ok=False, refusal="invalid").wire()
         hello = self._registry.hello.get(sid)
+        if self._speaks_as_another(sid, "claim", hello.worker_id if hello else None):
+            return ClaimReply(ok=False, refusal="wrong_worker").wire()
+        # Without a hello, a per-worker token still names the worker; a shared one only the connection.
+        worker_id = hello.worker_id if hello else self._bound.get(sid, sid)
         secret = new_claim_secret()
         try:
-            reply = await self._jobstore.claim(
-                request.job_id, claim_record(hello.worker_id if hello else sid, secret)
-            )
+            reply = await self._jobstore.claim(request.job_id, claim_record(worker_id, secret))
         except grpc.aio.AioRpcError as exc:
             self._metrics.jobstore_errors.labels(exc.code().name).inc()
             return ClaimReply(ok=False, refusal=_refusal_for(exc)).wire()

@@ -119,6 +119,10 @@ class HaulSettings(BaseSettings):
         """The secret fields `exposure()` makes mandatory; a service may waive one explicitly."""
         return self.exposed_secrets
 
+    def secrets_needed_in_production(self) -> tuple[str, ...]:
+        """The secret fields production mode makes mandatory; a service may waive one explicitly."""
+        return self.production_secrets
+
     @model_validator(mode="after")
     def _exposure_needs_real_secrets(self) -> Self:
         exposure = self.exposure()
@@ -139,7 +143,7 @@ class HaulSettings(BaseSettings):
     def _production_needs_real_secrets(self) -> Self:
         if self.mode != "production":
             return self
-        for name in self.production_secrets:
+        for name in self.secrets_needed_in_production():
             if not is_real_secret(getattr(self, name)):
                 raise ValueError(
                     f"HAUL_{name.upper()} must be a real secret of "
