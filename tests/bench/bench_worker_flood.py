@@ -109,7 +109,7 @@ async def gateway_counts(base_url: str) -> dict[str, float]:
     labels = {"namespace": "/worker", "event": "progress"}
     return {
         outcome: counter(values, EVENTS, outcome=outcome, **labels)
-        for outcome in ("accepted", "throttled", "stale")
+        for outcome in ("accepted", "not_claimant", "throttled", "stale")
     }
 
 
@@ -154,7 +154,8 @@ def run(stack: Stack, args: argparse.Namespace) -> list[str]:
     lines += [
         f"gateway RSS before any flood {rss[0] / mib:.1f} MiB; a bounded gateway stops growing after the "
         "first flood (Python keeps freed memory for reuse rather than returning it)",
-        f"gateway counted progress events: accepted {counts['accepted']:,.0f}, "
+        f"gateway counted progress events: well-formed {counts['accepted']:,.0f}, of which refused "
+        f"{counts['not_claimant']:,.0f} (from a connection that never claimed the job); "
         f"throttled {counts['throttled']:,.0f} (over the per-connection rate), stale {counts['stale']:,.0f}",
     ]
     return lines
