@@ -1,8 +1,9 @@
-"""Serving finished files: only completed jobs, only from inside DATA_DIR/{jobId}."""
+"""Serving finished files (only completed jobs) and thumbnail copies, only from inside DATA_DIR/{jobId}."""
 
 from __future__ import annotations
 
 import mimetypes
+import stat
 import unicodedata
 from pathlib import Path
 from urllib.parse import quote
@@ -10,6 +11,13 @@ from urllib.parse import quote
 from aiohttp import web
 
 from gateway.errors import ApiError
+from haul.contract.thumbnails import (
+    MAGIC_LENGTH,
+    content_type_of,
+    image_extension,
+    is_thumbnail_name,
+    thumbnail_name,
+)
 
 ASCII_FALLBACK_LIMIT = 150
 
@@ -43,6 +51,39 @@ def resolve_inside(data_dir: Path, job_id: str, filename: str) -> Path:
     if candidate.parent != folder or not candidate.is_file():
         raise ApiError(404, "file_not_found", "the file of this job is not available")
     return candidate
+
+
+def thumbnail_response(data_dir: Path, job_id: str, name: str) -> web.FileResponse:
+    """The job's saved thumbnail (haul.contract.thumbnails), or ApiError 404 when it has none.
+
+    `name` is what jobstore holds; only a copy's name is served, with the image type its name
+    says, and only if its first bytes are that format, so nothing else in the folder can be
+    passed off as a picture. `nosniff` and a sandboxing CSP keep a browser from reading it as
+    anything but an image.
+    """
+    if not is_thumbnail_name(name):
+        raise ApiError(404, "no_thumbnail", "this job has no thumbnail")
+    path = (data_dir / job_id).resolve() / name
+    try:
+        # A copy is a regular file the worker wrote, never a link; checked before opening, as
+        # opening a FIFO would block.
+        if not stat.S_ISREG(path.lstat().st_mode):
+            raise ApiError(404, "no_thumbnail", "this job has no thumbnail")
+        with path.open("rb") as image:
+            extension = image_extension(image.read(MAGIC_LENGTH))
+    except OSError:
+        extension = None
+    if extension is None or thumbnail_name(extension) != name:
+        raise ApiError(404, "no_thumbnail", "this job has no thumbnail")
+    response = web.FileResponse(path)
+    response.content_type = content_type_of(name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Disposition"] = f'inline; filename="thumbnail{name.removeprefix(".thumbnail")}"'
+    # Private: with an API token set it is the token that lets one see it. A job's copy only
+    # changes if the job is deleted; the ETag answers a revalidation after that hour.
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def file_response(path: Path, filename: str) -> web.FileResponse:

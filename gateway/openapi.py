@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.openapi_builders import error, header, ok, op, ref, text
 from gateway.openapi_components import PARAMETERS, RESPONSES, SCHEMAS
+from haul.contract.thumbnails import CONTENT_TYPES
 
 JOB = ("JobId",)
 INVALID_JOB_ID = ref("InvalidJobId", "responses")
@@ -25,6 +26,9 @@ FILE_HEADERS = {
     "Content-Disposition": header("`attachment`, with an ASCII fallback name and the UTF-8 name."),
 }
 BINARY = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+IMAGES = {
+    media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in CONTENT_TYPES.values()
+}
 
 
 def probe(operation_id: str, summary: str, responses: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +160,31 @@ PATHS: dict[str, dict[str, Any]] = {
             },
             description="The content type is guessed from the file name.",
             parameters=(*JOB, "Range", "IfNoneMatch"),
+        ),
+    },
+    "/files/{jobId}/thumbnail": {
+        "get": op(
+            "getThumbnail",
+            "files",
+            "Fetch the copy of the media's thumbnail",
+            {
+                "200": {
+                    "description": "The image: JPEG, PNG, WebP or GIF, never SVG.",
+                    "headers": {
+                        "ETag": header("The image's entity tag, for If-None-Match.", required=True),
+                        "Cache-Control": header("`private, max-age=3600`.", required=True),
+                        "X-Content-Type-Options": header("Always `nosniff`.", required=True),
+                    },
+                    "content": IMAGES,
+                },
+                "304": {"description": "If-None-Match matched the image's ETag; no body."},
+                "400": INVALID_JOB_ID,
+                "404": error("No such job, or it has no thumbnail.", "not_found", "no_thumbnail"),
+            },
+            description="The worker fetched the site's thumbnail through its egress guard and kept a "
+            "copy beside the file; `meta.thumbnail` links here when it did. The browser never loads "
+            "an address the site chose.",
+            parameters=(*JOB, "IfNoneMatch"),
         ),
     },
     "/stats": {

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from gateway import views
 from gateway.errors import ApiError
-from gateway.files import file_response, resolve_inside
+from gateway.files import file_response, resolve_inside, thumbnail_response
 from gateway.jobstore_client import JobstoreClient
 from gateway.partials import remove_partials, sweep_partials
 from haul.contract import from_proto, limits, proto_enums
@@ -182,6 +182,12 @@ async def file_download(request: web.Request) -> web.FileResponse:
     return file_response(resolve_inside(request.app[DATA_DIR], job.id, job.filename), job.filename)
 
 
+async def file_thumbnail(request: web.Request) -> web.FileResponse:
+    """The copy of the media's thumbnail the worker saved; 404 when the job has none."""
+    job = (await request.app[JOBSTORE].get(job_id_from(request))).job
+    return thumbnail_response(request.app[DATA_DIR], job.id, job.meta.thumbnail)
+
+
 async def _sweep_on_start(app: web.Application) -> None:
     """In the background: a gateway starts even while jobstore is still coming up."""
     if TMP_DIR in app:
@@ -197,3 +203,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/downloads/{job_id}", delete_download)
     app.router.add_get("/files/{job_id}", file_metadata)
     app.router.add_get("/files/{job_id}/download", file_download)
+    app.router.add_get("/files/{job_id}/thumbnail", file_thumbnail)

@@ -2,7 +2,9 @@
 
 The steps of a finish: the engine's result is recorded in `TMP_DIR/{jobId}/finish.json`, the
 file is checked whole, moved into `DATA_DIR/{jobId}/{name}` with `os.replace`, hashed there and
-reported; the job's temporary folder goes only once the report was acknowledged.
+reported; the job's temporary folder goes only once the report was acknowledged. The thumbnail
+copy the engine saved (worker.thumbnails) is named in the record's `meta.thumbnail` and moved
+into the same folder after the file, so it survives a crash the same way.
 
 Why a record (issue 11): before it, the finish assumed the file it was handed was still in
 the temporary folder. Every attempt of a job shares `TMP_DIR/{jobId}` (that is how it resumes),
@@ -28,6 +30,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from haul.contract.events import MediaMeta
+from haul.contract.thumbnails import is_thumbnail_name
 
 RECORD_NAME = "finish.json"
 # Tests name a step here to have the work horse of a job's first attempt SIGKILLed at it.
@@ -73,6 +76,20 @@ def load_record(work_dir: Path) -> Pending | None:
     if Path(source).name != source or source in ("", ".", ".."):
         return None
     return Pending(work_dir / source, filename, int(announced) if announced else None, meta)
+
+
+def place_thumbnail(work_dir: Path, job_folder: Path, meta: MediaMeta) -> MediaMeta:
+    """Move the thumbnail copy `meta` names from the temporary folder into the job's folder (or
+    find it there, moved by an attempt that crashed after); `meta` without one if there is none."""
+    name = meta.thumbnail
+    if not is_thumbnail_name(name):  # a record written before copies existed held a URL here
+        return meta.model_copy(update={"thumbnail": ""}) if name else meta
+    source, target = work_dir / name, job_folder / name
+    if source.is_file() and not source.is_symlink():
+        os.replace(source, target)
+    if target.is_file() and not target.is_symlink():
+        return meta
+    return meta.model_copy(update={"thumbnail": ""})
 
 
 def drop_record(work_dir: Path) -> None:

@@ -24,7 +24,15 @@ from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, StopRequested
-from worker.finish import Pending, crash_point, drop_record, load_record, save_record, sha256_of
+from worker.finish import (
+    Pending,
+    crash_point,
+    drop_record,
+    load_record,
+    place_thumbnail,
+    save_record,
+    sha256_of,
+)
 from worker.identity import worker_id
 from worker.isolation import IsolatedDownload, hello_tools
 from worker.joblock import JobBusy, job_folder_lock
@@ -192,6 +200,7 @@ class JobRunner:
         elif not target.is_file():
             shutil.rmtree(self.work_dir, ignore_errors=True)
             return self._fail("NO_OUTPUT", "the finished file went missing before it was put in place", True)
+        meta = place_thumbnail(self.work_dir, target.parent, pending.meta)
         digest = sha256_of(target, attempt)
         size = target.stat().st_size
         crash_point("hashed", attempt)
@@ -203,7 +212,7 @@ class JobRunner:
             output_path=f"{self._job_id}/{pending.filename}",
             size=size,
             sha256=digest,
-            meta=pending.meta,
+            meta=meta,
         )
         reply = self._link.send_outcome("completed", event.wire(), self._settings.outcome_resend_window)
         if reply.ok:

@@ -21,6 +21,7 @@ from haul.contract.proto_enums import from_proto, to_proto
 from haul.contract.reports import DailyStats, Stats, StatsFigures
 from haul.contract.rest import DownloadOptions, HistoryEvent, Job, JobDetail, JobLinks, JobMeta, JobOptions
 from haul.contract.shapes import Shape
+from haul.contract.thumbnails import is_thumbnail_name, thumbnail_link
 from haul.jobstore.v1 import jobstore_pb2 as pb
 
 # The contract enum each protobuf enum copies, by its name.
@@ -73,7 +74,7 @@ def job(message: pb.Job) -> Job:
         type=from_proto(JobType, message.type) or JobType.AUTO,
         options=JobOptions.of(**same_named(JobOptions, message.options)),
         size=message.size if completed else None,
-        meta=JobMeta.of(**same_named(JobMeta, message.meta)),
+        meta=JobMeta.of(**{**same_named(JobMeta, message.meta), "thumbnail": shown_thumbnail(message)}),
         links=JobLinks.of(
             self_link=f"/downloads/{message.id}",
             file=f"/files/{message.id}" if completed else None,
@@ -81,6 +82,12 @@ def job(message: pb.Job) -> Job:
         ),
     )
     return Job.of(**fields)
+
+
+def shown_thumbnail(message: pb.Job) -> str | None:
+    """The link to the job's saved thumbnail, when jobstore holds the name of a copy. Whatever
+    else the field holds (a site's URL, stored before copies existed) never reaches a page."""
+    return thumbnail_link(message.id) if is_thumbnail_name(message.meta.thumbnail) else None
 
 
 def history_event(event: pb.JobEvent) -> HistoryEvent:

@@ -95,7 +95,14 @@ class JobMeta(Shape):
     title: Annotated[str | None, Field(description="The title, as the site gives it.")]
     duration: Annotated[Amount | None, Field(description="Length of the media in seconds.")]
     extractor: Annotated[str | None, Field(description='The yt-dlp extractor, or "direct" for plain files.')]
-    thumbnail: Annotated[str | None, Field(description="URL of a thumbnail image.")]
+    thumbnail: Annotated[
+        Link | None,
+        Field(
+            description="haul's own copy of the media's thumbnail (`/files/{jobId}/thumbnail`), or null "
+            "when none was saved. Never the site's address: the worker fetched the image through the "
+            "egress guard."
+        ),
+    ]
 
 
 class JobLinks(Shape):

@@ -1,62 +1,112 @@
-"""A worker (or the site behind it) chooses the thumbnail URL, and the browser loads it: jobstore
-keeps only URLs that cannot point the browser inside the user's network."""
+"""Thumbnails: what counts as one (magic bytes, size), what jobstore keeps, what a page is shown.
+
+The browser only ever loads a thumbnail from haul itself: jobstore keeps only the name of the
+copy a worker saved, and REST turns that into the gateway's link, whatever else a worker sent.
+"""
 
 from __future__ import annotations
 
+import io
+from datetime import datetime
+
 import pytest
 
+from haul.contract import from_proto
+from haul.contract.thumbnails import MAX_THUMBNAIL_BYTES, content_type_of, image_extension, thumbnail_name
+from haul.jobstore.v1 import jobstore_pb2 as pb
 from jobstore.domain import validation
-from jobstore.domain.thumbnails import shown_thumbnail
+from worker.thumbnails import ThumbnailRefused, read_image
 
-INTERNAL = [
-    "http://127.0.0.1/",
-    "http://127.0.0.1:9464/metrics",
-    "http://10.0.0.7/cam.jpg",
-    "http://192.168.1.1/logo.png",
-    "http://172.16.5.4/",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://[::1]:8080/",
-    "http://[fd00::1]/",
-    "http://[::ffff:127.0.0.1]/",
-    "http://0.0.0.0/",
-    "http://2130706433/",  # 127.0.0.1 as one number
-    "http://127.1/",
-    "http://0x7f.0.0.1/",
-    "http://0177.0.0.1/",
-    "http://localhost/",
-    "http://LOCALHOST./",
-    "http://app.localhost/",
-    "http://printer.local/",
-    "http://router/",
-    "http://jobstore:9464/",
-    "http://nas.home.arpa/",
-    "http://%6c%6f%63%61%6c%68%6f%73%74/",
-    "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/",  # full-width, NFKC gives localhost
-    "http://127.0.0.1\\.example.com/",
-    "file:///etc/passwd",
-    "javascript:alert(1)",
-    "data:image/png;base64,AAAA",
-    "not a url",
-]
-PUBLIC = [
+JOB_ID = "0b6d3f1c-8a52-4a4e-9b7e-3f1c2d4e5f60"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 100
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 100
+GIF = b"GIF89a\x01\x00\x01\x00" + b"\x00" * 100
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 100
+NOT_IMAGES = {
+    "svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+    "svg with an xml prolog": b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+    "html": b"<!doctype html><html><body>hello</body></html>",
+    "riff but not webp": b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 100,
+    "truncated webp": b"RIFF\x24\x00\x00\x00WEB",
+    "empty": b"",
+    "text that mentions jpeg": b"JFIF \xff\xd8\xff",
+}
+
+URLS_A_WORKER_MAY_SEND = [
     "https://i.ytimg.com/vi/abc/hqdefault.jpg",
-    "http://cdn.example.org/thumbs/1.jpg?size=large",
-    "https://93.184.216.34/thumb.jpg",
-    "https://[2606:4700::1111]/t.png",
+    "http://127.0.0.1:9464/metrics",
+    "http://cdn.example.org/t.jpg",
+    ".thumbnail.svg",
+    "thumbnail.jpg",
+    "../.thumbnail.jpg",
+    ".thumbnail.jpg/",
+    ".thumbnail.JPG",
 ]
 
 
-@pytest.mark.parametrize("url", INTERNAL)
-def test_a_worker_set_thumbnail_pointing_inside_the_network_is_not_kept(url: str) -> None:
-    assert shown_thumbnail(url) == ""
-    assert validation.meta("Clip", 1.0, "generic", url).thumbnail == ""
+@pytest.mark.parametrize(("head", "extension"), [(JPEG, "jpg"), (PNG, "png"), (GIF, "gif"), (WEBP, "webp")])
+def test_raster_images_are_recognised_by_their_first_bytes(head: bytes, extension: str) -> None:
+    assert image_extension(head[:12]) == extension
+    assert content_type_of(thumbnail_name(extension)).startswith("image/")
 
 
-@pytest.mark.parametrize("url", PUBLIC)
-def test_a_public_thumbnail_is_kept_as_sent(url: str) -> None:
-    assert validation.meta("Clip", 1.0, "generic", url).thumbnail == url
+@pytest.mark.parametrize("body", NOT_IMAGES.values(), ids=NOT_IMAGES.keys())
+def test_svg_html_and_other_bytes_are_not_images(body: bytes) -> None:
+    assert image_extension(body[:12]) is None
+    with pytest.raises(ThumbnailRefused):
+        read_image(io.BytesIO(body))
 
 
-def test_the_rest_of_the_metadata_survives_a_blanked_thumbnail() -> None:
-    meta = validation.meta("Clip", 4.5, "generic", "http://127.0.0.1/x.jpg")
+def test_an_image_at_the_cap_is_read_whole() -> None:
+    body = JPEG + b"\x01" * (MAX_THUMBNAIL_BYTES - len(JPEG))
+    assert read_image(io.BytesIO(body)) == ("jpg", body)
+
+
+def test_an_image_one_byte_over_the_cap_is_refused_without_reading_the_rest() -> None:
+    source = io.BytesIO(JPEG + b"\x01" * (4 * MAX_THUMBNAIL_BYTES))
+    with pytest.raises(ThumbnailRefused, match="larger than"):
+        read_image(source)
+    assert source.tell() <= MAX_THUMBNAIL_BYTES + 64 * 1024, "it stops reading soon after the cap"
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading() -> None:
+    source = io.BytesIO(JPEG)
+    with pytest.raises(ThumbnailRefused, match="larger than"):
+        read_image(source, declared_length=MAX_THUMBNAIL_BYTES + 1)
+    assert source.tell() == 0
+
+
+@pytest.mark.parametrize("extension", ["jpg", "png", "webp", "gif"])
+def test_jobstore_keeps_the_name_of_a_saved_copy(extension: str) -> None:
+    name = thumbnail_name(extension)
+    assert validation.meta("Clip", 1.0, "generic", name).thumbnail == name
+
+
+@pytest.mark.parametrize("value", URLS_A_WORKER_MAY_SEND)
+def test_jobstore_keeps_no_url_and_no_other_name_as_a_thumbnail(value: str) -> None:
+    meta = validation.meta("Clip", 4.5, "generic", value)
     assert (meta.title, meta.duration, meta.extractor, meta.thumbnail) == ("Clip", 4.5, "generic", "")
+
+
+def _shown(thumbnail: str) -> object:
+    job = pb.Job(
+        id=JOB_ID,
+        url="https://media.example/a.mp4",
+        type=pb.JOB_TYPE_VIDEO,
+        status=pb.JOB_STATUS_COMPLETED,
+        stage=pb.JOB_STAGE_DONE,
+        meta=pb.JobMeta(title="Clip", thumbnail=thumbnail),
+    )
+    job.created_at.FromDatetime(datetime(2025, 1, 31, 12, 0, 0))
+    job.updated_at.FromDatetime(datetime(2025, 1, 31, 12, 0, 1))
+    return from_proto.job(job).wire()["meta"]["thumbnail"]
+
+
+def test_rest_shows_the_gateways_link_for_a_saved_copy() -> None:
+    assert _shown(".thumbnail.png") == f"/files/{JOB_ID}/thumbnail"
+
+
+@pytest.mark.parametrize("value", ["", *URLS_A_WORKER_MAY_SEND])
+def test_rest_never_shows_a_stored_url(value: str) -> None:
+    # Rows written before copies existed may still hold a site's URL.
+    assert _shown(value) is None

@@ -8,6 +8,10 @@ An audio job downloads the best audio as it is, then `AudioConverter` turns it i
 requested format with an ffmpeg the worker runs itself, so conversion reports progress and
 stops when asked. A pause during conversion keeps the download, and the next attempt only
 converts again.
+
+The media's thumbnail is fetched last, by the same `YoutubeDL` (so through the job's egress
+guard), and kept as a copy beside the file (worker.thumbnails); `meta.thumbnail` names that
+copy, never the site's URL.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck,
 from worker.engines.errors import final_failure, http_failure
 from worker.engines.ffmpeg import AudioConverter
 from worker.samples import Sample, from_ytdlp
+from worker.thumbnails import save_thumbnail
 from worker.tools import find_tools
 
 HTTP_STATUS = re.compile(r"HTTP Error (\d{3})")
@@ -53,6 +58,22 @@ def classify(error: YoutubeDLError) -> DownloadFailed:
     if "Unsupported URL" in text:
         return DownloadFailed("UNSUPPORTED_URL", text, retryable=False)
     return final_failure(text) or DownloadFailed("DOWNLOAD_ERROR", text, retryable=True)
+
+
+def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict[str, Any]:
+    """Resolve and download `url`; yt-dlp's errors become DownloadFailed (or the stop they carry)."""
+    try:
+        info = ydl.extract_info(url, download=True)
+    except DownloadError as exc:
+        cause = exc.exc_info[1] if exc.exc_info else None
+        if isinstance(cause, StopRequested):
+            raise cause from None
+        raise classify(exc) from None
+    except RequestError as exc:
+        raise classify(exc) from None
+    if info is None:
+        raise DownloadFailed("NO_MEDIA", "yt-dlp found nothing to download", retryable=False)
+    return dict(info)
 
 
 class YtDlpEngine:
@@ -120,30 +141,28 @@ class YtDlpEngine:
                 on_sample(Sample(stage, 0.0 if spec.type == "audio" else 100.0))
 
         hooks = {"progress_hooks": [progress_hook], "postprocessor_hooks": [postprocessor_hook]}
-        try:
-            with yt_dlp.YoutubeDL(self.options(spec, work_dir, hooks)) as ydl:
-                info = ydl.extract_info(spec.url, download=True)
-        except DownloadError as exc:
-            cause = exc.exc_info[1] if exc.exc_info else None
-            if isinstance(cause, StopRequested):
-                raise cause from None
-            raise classify(exc) from None
-        except RequestError as exc:
-            raise classify(exc) from None
-        if info is None:
-            raise DownloadFailed("NO_MEDIA", "yt-dlp found nothing to download", retryable=False)
-        downloads = info.get("requested_downloads") or [{}]
-        path = Path(downloads[-1].get("filepath") or "")
-        if not path.is_file():
-            raise DownloadFailed("NO_OUTPUT", "yt-dlp reported success but wrote no file", retryable=True)
+        with yt_dlp.YoutubeDL(self.options(spec, work_dir, hooks)) as ydl:
+            info = _extract(ydl, spec.url)
+            downloads = info.get("requested_downloads") or [{}]
+            path = Path(downloads[-1].get("filepath") or "")
+            if not path.is_file():
+                raise DownloadFailed("NO_OUTPUT", "yt-dlp reported success but wrote no file", retryable=True)
+            duration = float(info.get("duration") or 0.0)
+            if spec.type == "audio":
+                path = self._convert(path, spec, duration, on_sample, should_stop)
+            # Last, so that a refusal the guard counts here cannot colour a failure above (see
+            # worker.tasks), and through this same YoutubeDL, whose proxy is the job's guard.
+            action = should_stop()
+            if action is not None:
+                raise StopRequested(action)
+            thumbnail = save_thumbnail(ydl.urlopen, info.get("thumbnail"), work_dir)
         meta = MediaMeta(
             title=str(info.get("title") or "")[:1024].replace("\x00", ""),
-            duration=float(info.get("duration") or 0.0),
+            duration=duration,
             extractor=str(info.get("extractor_key") or info.get("extractor") or "")[:256],
-            thumbnail=str(info.get("thumbnail") or "")[:4096],
+            # The name of the copy just saved, never the site's URL (haul.contract.thumbnails).
+            thumbnail=thumbnail,
         )
-        if spec.type == "audio":
-            path = self._convert(path, spec, meta.duration, on_sample, should_stop)
         return Downloaded(path, meta.title or "download", path.suffix.lstrip("."), meta)
 
     def _convert(

@@ -110,3 +110,10 @@ export async function saveFileWithToken(href: string, filename: string): Promise
   anchor.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/** An image the gateway serves, fetched with the token, as a blob URL (revoke it when done). */
+export async function fetchImage(href: string): Promise<string> {
+  const response = await send(href, { method: "GET" });
+  if (!response.ok) throw new ApiError(response.status, "image_failed", "The image could not be fetched.");
+  return URL.createObjectURL(await response.blob());
+}

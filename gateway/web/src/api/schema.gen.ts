@@ -103,6 +103,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/files/{jobId}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch the copy of the media's thumbnail
+         * @description The worker fetched the site's thumbnail through its egress guard and kept a copy beside the file; `meta.thumbnail` links here when it did. The browser never loads an address the site chose.
+         */
+        get: operations["getThumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/stats": {
         parameters: {
             query?: never;
@@ -567,7 +587,10 @@ export interface components {
             duration: number | null;
             /** @description The yt-dlp extractor, or "direct" for plain files. */
             extractor: string | null;
-            /** @description URL of a thumbnail image. */
+            /**
+             * Format: uri-reference
+             * @description haul's own copy of the media's thumbnail (`/files/{jobId}/thumbnail`), or null when none was saved. Never the site's address: the worker fetched the image through the egress guard.
+             */
             thumbnail: string | null;
         };
         /** @description The options the job was created with; null where none was given. */
@@ -1170,6 +1193,65 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getThumbnail: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier response; a match answers 304. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description The job's id. */
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image: JPEG, PNG, WebP or GIF, never SVG. */
+            200: {
+                headers: {
+                    /** @description The image's entity tag, for If-None-Match. */
+                    ETag: string;
+                    /** @description `private, max-age=3600`. */
+                    "Cache-Control": string;
+                    /** @description Always `nosniff`. */
+                    "X-Content-Type-Options": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                    "image/gif": string;
+                };
+            };
+            /** @description If-None-Match matched the image's ETag; no body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidJobId"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such job, or it has no thumbnail. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "not_found" | "no_thumbnail";
+                        };
+                    };
+                };
             };
             503: components["responses"]["Unavailable"];
         };

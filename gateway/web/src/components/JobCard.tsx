@@ -10,6 +10,7 @@ import { JobStats } from "./JobStats";
 import { AudioIcon, ChevronIcon, FileIcon, SparkIcon, VideoIcon } from "./icons";
 import { ProgressBar } from "./ProgressBar";
 import { StatusChip } from "./StatusChip";
+import { Thumbnail } from "./Thumbnail";
 
 const TYPE_ICON: Record<JobType, typeof VideoIcon> = {
   auto: SparkIcon,
@@ -19,25 +20,13 @@ const TYPE_ICON: Record<JobType, typeof VideoIcon> = {
 };
 
 function Artwork({ job }: { job: JobView }) {
-  const [broken, setBroken] = useState(false);
   const Icon = TYPE_ICON[job.type];
-  if (job.meta.thumbnail && !broken) {
-    return (
-      <img
-        src={job.meta.thumbnail}
-        alt=""
-        referrerPolicy="no-referrer"
-        loading="lazy"
-        onError={() => setBroken(true)}
-        className="size-11 shrink-0 rounded-xl object-cover"
-      />
-    );
-  }
-  return (
+  const icon = (
     <div className="grid size-11 shrink-0 place-items-center rounded-xl bg-indigo-50 text-indigo-600 dark:bg-indigo-500/10 dark:text-indigo-300">
       <Icon className="size-5" />
     </div>
   );
+  return <Thumbnail href={job.meta.thumbnail} className="size-11 shrink-0 rounded-xl object-cover" fallback={icon} />;
 }
 
 export function JobCard({ job, now, dispatch }: { job: JobView; now: number; dispatch: Dispatch<JobsAction> }) {

@@ -5,6 +5,7 @@ import { formatBytes, formatDuration, formatTimestamp, hostOf, MISSING } from ".
 import { messageOf } from "../lib/errors";
 import type { JobsAction, JobView } from "../state/jobs";
 import { STATUS_LABEL } from "./StatusChip";
+import { Thumbnail } from "./Thumbnail";
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -58,9 +59,7 @@ export function JobDetail({ id, job, dispatch }: { id: string; job: JobView; dis
   return (
     <div id={id} className="mt-4 grid gap-6 border-t border-zinc-100 pt-4 text-sm sm:grid-cols-2 dark:border-zinc-800">
       <section aria-label="About this download" className="min-w-0">
-        {thumbnail && (
-          <img src={thumbnail} alt="" referrerPolicy="no-referrer" loading="lazy" className="mb-3 aspect-video w-full rounded-xl object-cover" />
-        )}
+        <Thumbnail href={thumbnail} className="mb-3 aspect-video w-full rounded-xl object-cover" />
         <dl className="divide-y divide-zinc-100 dark:divide-zinc-800">
           <Field label="Title">{title ?? MISSING}</Field>
           <Field label="Source">{extractor ? `${extractor} · ${hostOf(job.url)}` : hostOf(job.url)}</Field>
