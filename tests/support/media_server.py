@@ -13,13 +13,19 @@ Routes:
 - `/redirect/{n}`: n redirects, then `/video.mp4`; `/redirect-to?url=`: one redirect anywhere;
 - `/hostile-name`: a body with a Content-Disposition full of path tricks;
 - `/status/{code}`: an empty answer with that status; `/endless`: a chunked body that never ends;
-- `/stall`: STALL_BYTES of a body that claims to be much longer, then silence.
+- `/stall`: STALL_BYTES of a body that claims to be much longer, then silence;
+- `/poster?src=`: an HTML page whose `<video>` plays `/video.mp4` with `src` as its poster (yt-dlp's
+  generic extractor reports it as the `thumbnail`); `/thumb.jpg`: a real small JPEG (made by
+  ffmpeg on first request); `/thumb.svg`: an SVG with a script; `/thumb-html.jpg`: an HTML page
+  named like a JPEG; `/thumb-large.jpg`: a body that starts like a JPEG and runs to
+  LARGE_THUMBNAIL_SIZE bytes, chunked (no Content-Length).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -37,6 +43,7 @@ MEDIA_SECONDS = 4
 CHUNK = 64 * 1024
 STALL_BYTES = 256 * 1024
 STALL_SECONDS = 300
+LARGE_THUMBNAIL_SIZE = 3 * 1024 * 1024
 HOSTILE_DISPOSITION = (
     "attachment; filename=\"../../etc/evil.mp4\"; filename*=UTF-8''..%2F..%2F%E2%80%AEevil%00.mp4"
 )
@@ -139,6 +146,11 @@ class MediaServer(AppThread):
         app.router.add_get("/endless", self._endless)
         app.router.add_get("/stall", self._stall)
         app.router.add_get("/slow/{name}", self._slow)
+        app.router.add_get("/poster", self._poster)
+        app.router.add_get("/thumb.jpg", self._thumb_jpeg)
+        app.router.add_get("/thumb.svg", self._thumb_svg)
+        app.router.add_get("/thumb-html.jpg", self._thumb_html)
+        app.router.add_get("/thumb-large.jpg", self._thumb_large)
         app.router.add_static("/hls", folder / "hls")
         for name in ("video.mp4", "medium.bin", "large.bin"):
             app.router.add_get(f"/{name}", self._file)
@@ -180,6 +192,36 @@ class MediaServer(AppThread):
         await asyncio.sleep(STALL_SECONDS)  # the client gives up (or is stopped) long before
         return response
 
+    async def _poster(self, request: web.Request) -> web.Response:
+        poster = html.escape(request.query.get("src", ""), quote=True)
+        page = (
+            "<!doctype html><html><head><title>Poster page</title></head><body>"
+            f'<video controls poster="{poster}"><source src="/video.mp4" type="video/mp4"></video>'
+            "</body></html>"
+        )
+        return web.Response(text=page, content_type="text/html")
+
+    async def _thumb_jpeg(self, _request: web.Request) -> web.FileResponse:
+        return web.FileResponse(await asyncio.to_thread(thumbnail_jpeg, self.media.folder))
+
+    async def _thumb_svg(self, _request: web.Request) -> web.Response:
+        svg = '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="9"><script>alert(1)</script></svg>'
+        return web.Response(text=svg, content_type="image/svg+xml")
+
+    async def _thumb_html(self, _request: web.Request) -> web.Response:
+        page = "<!doctype html><html><body><script>alert(1)</script></body></html>"
+        return web.Response(text=page, content_type="image/jpeg")
+
+    async def _thumb_large(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+        for _ in range(LARGE_THUMBNAIL_SIZE // CHUNK):
+            await response.write(b"\x01" * CHUNK)
+        await response.write_eof()
+        return response
+
     async def _slow(self, request: web.Request) -> web.StreamResponse:
         path = self.media.folder / request.match_info["name"]
         if not path.is_file() or path.parent != self.media.folder:
@@ -209,6 +251,20 @@ class MediaServer(AppThread):
                 await asyncio.sleep(tick)
         await response.write_eof()
         return response
+
+
+def thumbnail_jpeg(folder: Path) -> Path:
+    """A real 160x90 JPEG in `folder`, made once."""
+    path = folder / "thumb.jpg"
+    if not path.exists():
+        partial = folder / "thumb.partial.jpg"
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x90",
+             "-frames:v", "1", str(partial)],
+            check=True, timeout=60,
+        )  # fmt: skip
+        partial.replace(path)
+    return path
 
 
 def serve(folder: Path) -> Iterator[MediaServer]:
