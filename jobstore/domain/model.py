@@ -159,7 +159,13 @@ class Job:
         return None
 
     def complete(self, attempt: int, result: FileResult, now: datetime) -> Refusal | None:
-        """The worker's file is in place. A resend of the same completion is accepted again."""
+        """The worker's file is in place. A resend of the same completion is accepted again.
+
+        A completed job's byte counts describe the file it delivered: `downloaded_bytes` and
+        `total_bytes` become its size. The last progress report may say nothing about bytes (the
+        finishing step reports none, a finish found its file already in place, a conversion
+        made a file of another size, or the transfer beat the progress cadence).
+        """
         if self.status is JobStatus.COMPLETED and attempt == self.attempt:
             return None
         refusal = self._report_refusal(attempt)
@@ -169,6 +175,7 @@ class Job:
         self.stage, self.progress, self.finished_at = JobStage.DONE, 100.0, now
         self.filename, self.output_path = result.filename, result.output_path
         self.size, self.sha256 = result.size, result.sha256
+        self.downloaded_bytes = self.total_bytes = result.size
         if result.meta is not None:
             self.meta = result.meta
         self.speed = self.eta = None

@@ -183,6 +183,17 @@ def test_completion_resent_after_a_lost_ack_is_accepted_again() -> None:
     assert len(job.new_events) == events
 
 
+@pytest.mark.parametrize(
+    ("downloaded", "total"), [(0, None), (4, 20)], ids=["finishing-step-without-bytes", "converted-file"]
+)
+def test_a_completed_job_counts_the_bytes_of_its_file(downloaded: int, total: int | None) -> None:
+    job = job_in(JobStatus.RUNNING)
+    last = ProgressReport(job.id, 1, 1, JobStage.FINALIZING, 100.0, downloaded, total)
+    assert job.apply_progress(last, T0) is None
+    assert job.complete(1, RESULT, T0) is None
+    assert (job.downloaded_bytes, job.total_bytes, job.size) == (RESULT.size, RESULT.size, RESULT.size)
+
+
 def test_history_records_who_moved_the_job() -> None:
     job = job_in(JobStatus.COMPLETED)
     assert [(e.from_status, e.to_status, e.actor) for e in job.new_events] == [
