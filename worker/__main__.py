@@ -15,6 +15,7 @@ from rq.worker_pool import WorkerPool
 
 from haul.runtime.logging import configure_logging
 from haul.runtime.startup import StartupProblem, check_redis
+from worker.aria2_roots import sweep_aria2_roots
 from worker.isolation import describe_layers, hello_tools
 from worker.link import GatewayLink
 from worker.settings import WorkerSettings
@@ -99,6 +100,7 @@ def main() -> None:
     settings = WorkerSettings()
     configure_logging(settings.log_format, settings.log_level)
     prepare_folders(settings)
+    sweep_aria2_roots(settings.tmp_dir)  # what SIGKILLed work horses left, secrets included
     check_redis(settings.redis_url)
     tools = find_tools()
     require_binaries(tools)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from haul.contract.events import JobSpec
+from worker.aria2_roots import RootInUse, leased_root
 from worker.aria2d import Aria2Daemon, Aria2Unavailable
 from worker.egress.tools import ToolEgress
 from worker.engines.aria2 import Aria2Engine
@@ -56,11 +57,13 @@ def download(job: DownloadJob, egress: ToolEgress, on_sample: OnSample, should_s
     log.info("engine chosen", engine="aria2", content_type=content_type)
     try:
         with contextlib.ExitStack() as resources:
+            # Held until the folder is gone: the worker start-up sweep leaves it alone meanwhile.
+            resources.enter_context(leased_root(job.aria2_root))
             resources.callback(shutil.rmtree, job.aria2_root, True)
             daemon = Aria2Daemon(aria2c, job.aria2_root, egress)
             resources.callback(daemon.stop, False)
             daemon.start()
             aria2 = Aria2Engine(daemon, max_bytes=job.max_file_bytes)
             return aria2.run(spec, job.work_dir, on_sample, should_stop)
-    except Aria2Unavailable as exc:
+    except (Aria2Unavailable, RootInUse) as exc:
         raise DownloadFailed("ARIA2_UNAVAILABLE", str(exc), retryable=True) from None

@@ -18,6 +18,7 @@ import structlog
 
 from haul.contract.error_text import short_error_message
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
+from worker.aria2_roots import new_root
 from worker.download import DownloadJob, download
 from worker.egress.netns import IsolationUnavailable
 from worker.egress.policy import EgressPolicy
@@ -112,7 +113,7 @@ class JobRunner:
             tools=self._tools,
             concurrent_fragments=self._settings.concurrent_fragments,
             max_file_bytes=self._settings.max_file_bytes,
-            aria2_root=self._settings.tmp_dir.resolve() / ".aria2" / str(os.getpid()),
+            aria2_root=new_root(self._settings.tmp_dir),
         )
         # The job's tools (an aria2 daemon, ffmpeg) are gone before finishing touches begin.
         with contextlib.ExitStack() as resources:
