@@ -52,23 +52,23 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _why_no_user_namespace(code: int, proc: Path = PROC) -> str:
+def _why_no_user_namespace(code: int) -> str:
     """The setting that refuses an unprivileged user namespace here, as far as /proc tells."""
-    if _read(proc / "sys/kernel/unprivileged_userns_clone") == "0":
+    if _read(PROC / "sys/kernel/unprivileged_userns_clone") == "0":
         return "the sysctl kernel.unprivileged_userns_clone=0 forbids them to unprivileged users"
-    if _read(proc / "sys/user/max_user_namespaces") == "0":
+    if _read(PROC / "sys/user/max_user_namespaces") == "0":
         return "the sysctl user.max_user_namespaces=0 forbids them"
-    if _read(proc / "sys/user/max_net_namespaces") == "0":
+    if _read(PROC / "sys/user/max_net_namespaces") == "0":
         return "the sysctl user.max_net_namespaces=0 forbids network namespaces"
     if code == errno.ENOSPC:
         return "the limit user.max_user_namespaces or user.max_net_namespaces is reached"
     if code == errno.EINVAL:
         return "the process has more than one thread"
-    if _read(proc / "sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
+    if _read(PROC / "sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
         return "AppArmor restricts them (sysctl kernel.apparmor_restrict_unprivileged_userns=1)"
-    status = _read(proc / "self/status") or ""
+    status = _read(PROC / "self/status") or ""
     if any(line.split() == ["Seccomp:", "2"] for line in status.splitlines()):
-        return "a seccomp filter refuses unshare (a container's default profile does)"
+        return "a seccomp filter may refuse unshare (a container's default profile does)"
     return "the kernel refused it"
 
 
@@ -97,7 +97,9 @@ def _enter_user_and_network_namespace() -> None:
         _map_identity(uid, gid)
     except OSError as exc:
         code = exc.errno or errno.EPERM
-        raise IsolationUnavailable(code, f"user namespace: mapping uid {uid}, gid {gid}: {exc}") from exc
+        raise IsolationUnavailable(
+            code, f"user namespace: mapping uid {uid}, gid {gid}: {exc}: {_why_no_user_namespace(code)}"
+        ) from exc
 
 
 def _loopback_up() -> None:
