@@ -7,6 +7,11 @@ nothing is left behind. If any child dies, the others are stopped too and the la
 with an error. Settings come from the same HAUL_* variables the services read; the defaults
 keep everything on loopback, with an SQLite database and the files under var/.
 
+A hang-up (closing the terminal) stops everything as Ctrl-C does: the children ignore SIGHUP and
+the launcher stops them in order. Should the launcher itself be killed outright, its children
+get SIGTERM from the kernel (haul.runtime.lifeline), and the workers' horses and tools die with
+the workers, so a SIGKILL of the whole process group leaves nothing running either.
+
 The private Redis keeps nothing on disk: jobs live in the database, and jobstore's
 reconciler puts queued jobs back on a fresh queue.
 
@@ -31,17 +36,34 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
+
+from haul.runtime.lifeline import child_setup
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 10.0
 READY_SECONDS = 60.0
 
 
+def say(text: str, error: bool = False) -> None:
+    """Print, unless the terminal is gone (after a hang-up, writing to it fails)."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def spawn(args: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """A child that ignores the terminal's hang-up (this launcher stops it) and gets SIGTERM
+    when the launcher dies, however it dies."""
+    return subprocess.Popen(
+        args, cwd=ROOT, preexec_fn=child_setup(signal.SIGTERM, ignore_hangup=True), **options
+    )
+
+
 def start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    print(f"starting {name}", flush=True)
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
+    say(f"starting {name}")
+    return spawn([sys.executable, *args], env=env)
 
 
 def free_port() -> int:
@@ -87,8 +109,8 @@ def start_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
         "--dir",
         str(folder),
     ]
-    print("starting redis", flush=True)
-    process = subprocess.Popen([binary, *args], cwd=ROOT, stdout=subprocess.DEVNULL)
+    say("starting redis")
+    process = spawn([binary, *args], stdout=subprocess.DEVNULL)
     env["HAUL_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -180,6 +202,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # the terminal was closed
     children: list[subprocess.Popen[bytes]] = []
     if "HAUL_REDIS_URL" not in env and (redis := start_redis(env)) is not None:
         children.append(redis)
@@ -189,16 +212,13 @@ def main() -> int:
     try:
         shown = f"[{host}]" if ":" in host else host
         if wait_ready(f"http://127.0.0.1:{port}/health/live", children):
-            print(
-                f"\n  haul is running: http://{shown}:{port}   (API docs: /docs; Ctrl-C stops everything)\n",
-                flush=True,
-            )
+            say(f"\n  haul is running: http://{shown}:{port}   (API docs: /docs; Ctrl-C stops everything)\n")
         while not stopping:
             if any(child.poll() is not None for child in children):
-                print("a haul process exited; stopping the others", file=sys.stderr)
+                say("a haul process exited; stopping the others", error=True)
                 return 1
             time.sleep(0.3)
-        print("stopping haul", flush=True)
+        say("stopping haul")
         return 0
     finally:
         stop(children)

@@ -1,8 +1,15 @@
-"""`python -m worker`: a pool of RQ workers on the `haul` queue (JSON serializer)."""
+"""`python -m worker`: a pool of RQ workers on the `haul` queue (JSON serializer).
+
+Nothing here outlives its parent: a worker dies with the pool, its work horse with the worker
+(RQ's horse leads a process group of its own, so a signal to the pool's group misses it), and
+the horse's isolated child and aria2c with the horse (see haul.runtime.lifeline). Partial files
+stay; the job resumes from them.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import time
 from typing import Any
@@ -10,9 +17,13 @@ from typing import Any
 import structlog
 import yt_dlp  # noqa: F401 - imported before the fork, so each job starts without paying for it
 from redis import Redis
+from rq.job import Job
+from rq.queue import Queue
 from rq.serializers import JSONSerializer
+from rq.worker import Worker
 from rq.worker_pool import WorkerPool
 
+from haul.runtime.lifeline import die_with_parent
 from haul.runtime.logging import configure_logging
 from haul.runtime.startup import StartupProblem, check_redis
 from worker.aria2_roots import sweep_aria2_roots
@@ -22,6 +33,28 @@ from worker.settings import WorkerSettings
 from worker.tools import Tools, find_tools
 
 log = structlog.get_logger(__name__)
+
+
+class LinkedWorker(Worker):
+    """An RQ worker that dies with its pool, and whose work horse dies with it."""
+
+    _forked_by = 0
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        # A warm stop would wait for the download; the pool is gone, so go now (the horse too).
+        pool = multiprocessing.parent_process()
+        if pool is not None and pool.pid is not None:
+            die_with_parent(signal.SIGKILL, pool.pid)
+        return bool(super().work(*args, **kwargs))
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        self._forked_by = os.getpid()  # the horse's parent, read in the horse after the fork
+        super().fork_work_horse(job, queue)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        # Before the job starts anything: the isolated child and aria2c then die with this horse.
+        die_with_parent(signal.SIGKILL, self._forked_by)
+        super().main_work_horse(job, queue)
 
 
 class PromptStopPool(WorkerPool):
@@ -54,8 +87,11 @@ def keep_status_link(settings: WorkerSettings) -> None:
     """Stay connected to the gateway so its health shows this pool and its tools while idle.
 
     Runs in its own process, forked before any thread exists, so the pool's own forks
-    never copy a Socket.IO client's threads and locks.
+    never copy a Socket.IO client's threads and locks. It ends with the pool.
     """
+    pool = multiprocessing.parent_process()
+    if pool is not None and pool.pid is not None:
+        die_with_parent(signal.SIGKILL, pool.pid)
     link = GatewayLink(
         settings.gateway_url,
         settings.worker_token.get_secret_value(),
@@ -123,6 +159,7 @@ def main() -> None:
         connection=Redis.from_url(settings.redis_url),
         num_workers=settings.worker_processes,
         serializer=JSONSerializer,
+        worker_class=LinkedWorker,
     )
     pool.start(logging_level=settings.log_level.upper())
 

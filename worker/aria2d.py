@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import threading
@@ -27,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from haul.runtime.lifeline import child_setup
 from worker.egress.tools import ToolEgress
 
 # Several connections per download; aria2 splits a file only in pieces of MIN_SPLIT_SIZE or more.
@@ -209,6 +211,10 @@ class Aria2Daemon:
                 write_private(self.conf_path, "".join(f"{k}={v}\n" for k, v in self.options(port).items()))
                 try:
                     with open(self.log_path, "ab") as log:
+                        # SIGKILL when the thread starting aria2c ends: only the main thread lasts
+                        # as long as this process. From any other, `stop-with-process` alone
+                        # stops aria2c, within a second of this process ending.
+                        main = threading.current_thread() is threading.main_thread()
                         self._proc = subprocess.Popen(
                             [self.aria2c_path, f"--conf-path={self.conf_path}"],
                             stdin=subprocess.DEVNULL,
@@ -217,6 +223,7 @@ class Aria2Daemon:
                             env=self.egress.tool_environment(os.environ),
                             cwd=self.work_root,
                             start_new_session=True,  # a terminal's Ctrl-C goes to the worker, not aria2c
+                            preexec_fn=child_setup(signal.SIGKILL) if main else None,
                         )
                 except OSError as exc:
                     raise Aria2Unavailable(f"cannot run {self.aria2c_path}: {exc}") from exc

@@ -14,7 +14,6 @@ its tools included, and the horse's wait for the next message ends with `StopReq
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import time
@@ -25,6 +24,7 @@ from typing import Any, Self
 
 import structlog
 
+from haul.runtime.lifeline import die_with_parent
 from worker.download import DownloadJob, download
 from worker.egress.bridge import UnixBridge
 from worker.egress.netns import IsolationUnavailable, enter_isolated_network, isolation_available
@@ -35,7 +35,6 @@ from worker.tools import find_tools
 
 log = structlog.get_logger(__name__)
 EXIT_WAIT = 10.0
-PR_SET_PDEATHSIG = 1
 
 
 def never() -> str | None:
@@ -60,14 +59,9 @@ def hello_tools(settings: WorkerSettings) -> dict[str, str]:
     }
 
 
-def _die_with_parent() -> None:
-    """Should the work horse be killed outright, this child goes too, rather than run on."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _child(tasks: Connection, events: Connection) -> None:
-    _die_with_parent()
+def _child(tasks: Connection, events: Connection, horse: int) -> None:
+    # Should the work horse be killed outright, this child goes too, rather than run on.
+    die_with_parent(signal.SIGKILL, horse)
     try:
         enter_isolated_network()
     except IsolationUnavailable as exc:
@@ -109,13 +103,14 @@ class IsolatedDownload:
     def fork(cls) -> tuple[IsolatedDownload | None, str | None]:
         task_reader, task_writer = Pipe(duplex=False)
         event_reader, event_writer = Pipe(duplex=False)
+        horse = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which reports through the pipe
             task_writer.close()
             event_reader.close()
             code = 0
             try:
-                _child(task_reader, event_writer)
+                _child(task_reader, event_writer, horse)
             except BaseException:
                 code = 1
             finally:

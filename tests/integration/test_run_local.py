@@ -21,7 +21,7 @@ import requests
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MEDIUM_SIZE, MediaServer, serve
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,8 @@ class Launcher:
             "HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
         self.log_path = folder / "run.log"
+        self.tmp_dir = folder / "tmp"
+        self.listed: list[psutil.Process] = []  # its tree, listed before a signal
         self.proc: subprocess.Popen[bytes] | None = None
 
     def output(self, since: int = 0) -> str:
@@ -181,3 +183,124 @@ def test_make_run_leaves_jobstore_closed_to_other_local_users(tmp_path: Path) ->
         for leftover in launcher.leftovers():
             with contextlib.suppress(psutil.Error):
                 psutil.Process(int(leftover.split()[0])).kill()
+
+
+def run_tree(launcher: Launcher) -> list[psutil.Process]:
+    """The launcher and everything under it, work horses and aria2c included: they lead process
+    groups or sessions of their own, but are still its descendants."""
+    assert launcher.proc is not None
+    top = psutil.Process(launcher.proc.pid)
+    return [top, *top.children(recursive=True)]
+
+
+def alive(processes: list[psutil.Process]) -> list[str]:
+    """Those still running (a zombie has ended: only its exit status is left to collect)."""
+    found = []
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(f"{process.pid} {process.name()}")
+    return found
+
+
+def download_in_flight(launcher: Launcher, media: MediaServer, at_least: int) -> str:
+    """An aria2 download of /slow/medium.bin, `at_least` bytes in, with its control file saved."""
+    media.slow_rate = 256 * 1024  # per connection; aria2 opens 4
+    response = requests.post(
+        f"{launcher.base_url}/downloads", json={"url": media.url("/slow/medium.bin"), "type": "file"}
+    )
+    assert response.status_code == 202, response.text
+    job_id = str(response.json()["jobId"])
+    control = launcher.tmp_dir / job_id / "download.part.aria2"
+    deadline = time.monotonic() + 30
+    while launcher.job(job_id)["downloadedBytes"] < at_least or not control.is_file():
+        assert time.monotonic() < deadline, launcher.job(job_id)
+        time.sleep(0.2)
+    return job_id
+
+
+def signal_group_and_wait(launcher: Launcher, signum: signal.Signals, seconds: float) -> float:
+    """Send `signum` to the launcher's process group, as a terminal (or `kill -KILL -PGID`)
+    would; return how long it took until no process of the run was left. Everything of the
+    run is listed first, and must hold a work horse outside that group and aria2c."""
+    assert launcher.proc is not None
+    tree = launcher.listed = run_tree(launcher)
+    names = [process.name() for process in tree]
+    assert "aria2c" in names, names
+    assert any(
+        os.getpgid(process.pid) != launcher.proc.pid for process in tree if process.name() != "aria2c"
+    ), "a work horse leads a group of its own"
+    sent_at = time.monotonic()
+    os.killpg(launcher.proc.pid, signum)
+    deadline = sent_at + seconds
+    while left := alive(tree):
+        assert time.monotonic() < deadline, f"still running {seconds} s after {signum.name}: {left}"
+        time.sleep(0.1)
+    return time.monotonic() - sent_at
+
+
+def kill_what_is_left(launcher: Launcher) -> None:
+    if launcher.proc is not None and launcher.proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            launcher.listed += run_tree(launcher)
+        os.killpg(launcher.proc.pid, signal.SIGKILL)
+    for leftover in launcher.leftovers():
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(int(leftover.split()[0])).kill()
+    for process in launcher.listed:  # redis-server overwrites its environment: no run mark to find
+        with contextlib.suppress(psutil.Error):
+            if process.is_running():
+                process.kill()
+
+
+@pytest.mark.slow
+def test_a_hang_up_stops_every_process_of_the_run(media: MediaServer, tmp_path: Path) -> None:
+    """Closing the terminal: SIGHUP to the launcher's group stops redis-server, the work horse,
+    its isolated child and aria2c too, not only the processes in that group."""
+    launcher = Launcher(tmp_path)
+    try:
+        launcher.start()
+        job_id = download_in_flight(launcher, media, 1024 * 1024)
+        took = signal_group_and_wait(launcher, signal.SIGHUP, 15)
+        assert launcher.proc is not None and launcher.proc.wait(5) == 0, "a hang-up is a requested stop"
+        assert "stopping haul" in launcher.output()
+        assert launcher.leftovers() == []
+        assert (launcher.tmp_dir / job_id / "download.part").is_file(), "the partial download is kept"
+        print(f"everything stopped {took:.1f} s after SIGHUP")
+    finally:
+        kill_what_is_left(launcher)
+
+
+@pytest.mark.slow
+def test_a_killed_process_group_leaves_nothing_and_the_next_start_resumes(
+    media: MediaServer, tmp_path: Path
+) -> None:
+    """SIGKILL to the launcher's group: nobody can clean up, yet the horse, its isolated child
+    and aria2c die with their parents; the next start resumes from the bytes on disk."""
+    launcher = Launcher(tmp_path)
+    path = "/slow/medium.bin"
+    try:
+        launcher.start()
+        job_id = download_in_flight(launcher, media, 4 * 1024 * 1024)
+        took = signal_group_and_wait(launcher, signal.SIGKILL, 5)
+        assert launcher.leftovers() == []
+        print(f"everything gone {took:.1f} s after SIGKILL")
+
+        # Slow enough that aria2's first request, with no Range, is dropped before it sends much.
+        media.slow_rate = 1024 * 1024
+        served_before, since = media.served[path], media.mark()
+        launcher.start()
+        deadline = time.monotonic() + 60
+        while (job := launcher.job(job_id))["status"] != "completed":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        assert job["sha256"] == media.media.sha256["medium.bin"]
+        fetched = media.served[path] - served_before
+        ranges = [r.range for r in media.requests_for(path, since)]
+        print(f"fetched again: {fetched}, ranges: {ranges}")
+        assert fetched < MEDIUM_SIZE - 2 * 1024 * 1024, f"fetched {fetched} of {MEDIUM_SIZE} bytes again"
+        assert any(r and not r.startswith("bytes=0-") for r in ranges), ranges
+        assert launcher.ctrl_c() == 0
+        assert launcher.leftovers() == []
+    finally:
+        kill_what_is_left(launcher)

@@ -9,7 +9,8 @@ Routes:
 - `/large.bin`: LARGE_SIZE bytes with Range support (aiohttp's static handler answers 206);
 - `/medium.bin`: MEDIUM_SIZE bytes, the head of large.bin, with Range support;
 - `/slow/{name}`: a static file throttled to `?rate=` bytes/s (else to `slow_rate`, which a
-  test may change while a download runs), honouring Range;
+  test may change while a download runs), honouring Range; `served` counts the bytes it sent
+  per path, so a test can tell a resumed download from one that started over;
 - `/redirect/{n}`: n redirects, then `/video.mp4`; `/redirect-to?url=`: one redirect anywhere;
 - `/hostile-name`: a body with a Content-Disposition full of path tricks;
 - `/status/{code}`: an empty answer with that status; `/endless`: a chunked body that never ends;
@@ -28,6 +29,7 @@ import hashlib
 import html
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +127,8 @@ class MediaServer(AppThread):
         self.requests: list[LoggedRequest] = []
         # Bytes per second for /slow/ requests without ?rate=; tests may change it mid-download.
         self.slow_rate = 1024 * 1024
+        # Body bytes sent by /slow/ answers, per request path.
+        self.served: Counter[str] = Counter()
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -247,6 +251,8 @@ class MediaServer(AppThread):
                 rate = max(1024, int(fixed_rate) if fixed_rate else self.slow_rate)
                 piece = source.read(min(remaining, max(1, int(rate * tick))))
                 await response.write(piece)
+                if request.method != "HEAD":  # aiohttp sends no body to a HEAD
+                    self.served[request.path] += len(piece)
                 remaining -= len(piece)
                 await asyncio.sleep(tick)
         await response.write_eof()
