@@ -73,9 +73,8 @@ class Gateway:
             self.metrics,
             data_dir=settings.data_dir,
         )
-        api_token = settings.api_token.get_secret_value() if settings.api_token else None
         self.sio.register_namespace(self.workers)
-        self.sio.register_namespace(BrowserNamespace(api_token, jobstore, self.metrics))
+        self.sio.register_namespace(BrowserNamespace(settings.api_tokens(), jobstore, self.metrics))
         self.fanout = Fanout(self.sio, jobstore, self.assignments, self.metrics)
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -153,12 +152,9 @@ def add_web_ui(app: web.Application, web_dir: Path) -> None:
 def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None) -> web.Application:
     """The whole gateway as an aiohttp app; `jobstore` may be given by tests."""
     client = jobstore or JobstoreClient(
-        settings.jobstore_address,
-        settings.service_token.get_secret_value() if settings.service_token else None,
-        settings.jobstore_deadline,
+        settings.jobstore_address, settings.service_token_to_send(), settings.jobstore_deadline
     )
     gateway = Gateway(settings, client)
-    api_token = settings.api_token.get_secret_value() if settings.api_token else None
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
@@ -166,7 +162,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
             cors_middleware(settings.cors_origins),
             metrics_middleware(gateway.metrics),
             error_middleware,
-            auth_middleware(api_token),
+            auth_middleware(settings.api_tokens()),
         ],
     )
     app[GATEWAY] = gateway

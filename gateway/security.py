@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Sequence
 
 from aiohttp import web
 
 from gateway.errors import Handler, error_response
 from gateway.metrics import GatewayMetrics
+from haul.runtime.tokens import token_accepted
 
 # Paths anyone may read: probes, the API description, and the page itself (it asks for the token).
 OPEN_PREFIXES = ("/health", "/openapi.json", "/docs", "/socket.io/")
 API_PREFIXES = ("/downloads", "/files", "/metrics", "/stats")
 
 
-def auth_middleware(api_token: str | None) -> web.middleware:  # type: ignore[valid-type]
-    expected = f"Bearer {api_token}".encode() if api_token else None
+def auth_middleware(api_tokens: Sequence[str]) -> web.middleware:  # type: ignore[valid-type]
+    """Every API path needs `Authorization: Bearer` with one of `api_tokens` (several while the
+    token is rotated); with none, the API is open."""
+    accepted = tuple(f"Bearer {token}".encode() for token in api_tokens)
 
     @web.middleware
     async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if expected is None or request.method == "OPTIONS" or not request.path.startswith(API_PREFIXES):
+        if not accepted or request.method == "OPTIONS" or not request.path.startswith(API_PREFIXES):
             return await handler(request)
-        presented = request.headers.get("Authorization", "").encode()
-        if not hmac.compare_digest(presented, expected):
+        if not token_accepted(request.headers.get("Authorization", ""), accepted):
             response = error_response(
                 401, "unauthorized", "a valid API token is required (Authorization: Bearer …)"
             )

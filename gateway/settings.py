@@ -15,22 +15,26 @@ from haul.runtime.settings import (
     comma_separated,
     is_loopback_host,
     is_real_secret,
+    secret_values,
 )
 
 
 class GatewaySettings(HaulSettings):
     production_secrets = ("worker_token", "api_token")
     exposed_secrets = ("api_token", "worker_token", "service_token")
+    rotating_secrets = ("api_token", "service_token")
     missing_secret_hints = {
         "api_token": "or set HAUL_ALLOW_UNAUTHENTICATED_PUBLIC=true if you really mean it"
     }
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    # Where jobstore listens, and the service token it wants (if any).
+    # Where jobstore listens, and the service token it wants (if any). Of several, comma-separated,
+    # the first is sent (see `service_token_to_send`).
     jobstore_address: str = "127.0.0.1:50051"
     service_token: SecretStr | None = None
-    # Browsers and REST clients: when set, required as `Authorization: Bearer` and as `auth.token` on /jobs.
+    # Browsers and REST clients: when set, required as `Authorization: Bearer` and as `auth.token`
+    # on /jobs. Several, comma-separated, are all accepted: how the token is rotated.
     api_token: SecretStr | None = None
     # Listening beyond loopback without an API token is refused unless this says so; the
     # workers' and the service token are still required there.
@@ -108,6 +112,14 @@ class GatewaySettings(HaulSettings):
                     f"HAUL_WORKER_TOKENS: the token of {worker_id} is the shared HAUL_WORKER_TOKEN"
                 )
         return self
+
+    def api_tokens(self) -> tuple[str, ...]:
+        """Every API token REST and /jobs accept; none means the API is open."""
+        return secret_values(self.api_token)
+
+    def service_token_to_send(self) -> str | None:
+        """The service token the gateway's calls to jobstore carry: the first one listed."""
+        return next(iter(secret_values(self.service_token)), None)
 
     def shared_worker_token(self) -> str | None:
         """The token any worker may use, or None when only per-worker tokens are accepted."""

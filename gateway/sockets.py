@@ -6,7 +6,7 @@ counted, and the handler carries on. Nothing here can raise into python-socketio
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from haul.contract.events import (
     WorkerHello,
 )
 from haul.jobstore.v1 import jobstore_pb2 as pb
+from haul.runtime.tokens import token_accepted
 
 log = structlog.get_logger(__name__)
 
@@ -87,9 +88,9 @@ class CheckedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return await super().trigger_event(event, *args)
 
 
-def _token_matches(auth: Any, expected: str) -> bool:
+def _token_matches(auth: Any, accepted: Sequence[str]) -> bool:
     token = auth.get("token") if isinstance(auth, dict) else None
-    return isinstance(token, str) and hmac.compare_digest(token.encode(), expected.encode())
+    return isinstance(token, str) and token_accepted(token, accepted)
 
 
 class WorkerNamespace(CheckedNamespace):
@@ -285,14 +286,15 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 
 class BrowserNamespace(CheckedNamespace):
-    def __init__(self, api_token: str | None, jobstore: JobstoreClient, metrics: GatewayMetrics) -> None:
+    def __init__(self, api_tokens: Sequence[str], jobstore: JobstoreClient, metrics: GatewayMetrics) -> None:
+        """`api_tokens`: every token a browser may present (several while rotating); none: open."""
         super().__init__(BROWSER_NAMESPACE)
-        self._token = api_token
+        self._tokens = tuple(api_tokens)
         self._jobstore = jobstore
         self._metrics = self.metrics = metrics
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if self._token is not None and not _token_matches(auth, self._token):
+        if self._tokens and not _token_matches(auth, self._tokens):
             self._metrics.socket_events.labels(BROWSER_NAMESPACE, "connect", "refused").inc()
             raise socketio.exceptions.ConnectionRefusedError("a valid API token is required")
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from haul.contract.limits import MAX_HEIGHT, MAX_PAGE_SIZE
+from haul.runtime.tokens import listed_tokens
 from haulctl import api as contract
 from haulctl.api import JobApi, Submission, is_terminal
 from haulctl.display import ProgressReporter, job_details, job_table, outcome_text
@@ -153,11 +154,13 @@ def resolve_connection(args: argparse.Namespace, environ: Mapping[str, str]) -> 
     url = getattr(args, "gateway_url", None) or environ.get("HAUL_URL") or DEFAULT_URL
     if not url.startswith(("http://", "https://")):
         raise CliError(f"--url must be an http(s) URL, not {url!r}", "usage", EXIT_USAGE)
+    # A token variable may list several while it is rotated (the services' own format): send the first.
     return Connection(
         url=url.rstrip("/"),
-        token=getattr(args, "token", None) or environ.get("HAUL_API_TOKEN") or None,
+        token=getattr(args, "token", None) or next(iter(listed_tokens(environ.get("HAUL_API_TOKEN"))), None),
         grpc=getattr(args, "grpc", None) or None,
-        service_token=getattr(args, "service_token", None) or environ.get("HAUL_SERVICE_TOKEN") or None,
+        service_token=getattr(args, "service_token", None)
+        or next(iter(listed_tokens(environ.get("HAUL_SERVICE_TOKEN"))), None),
         timeout=getattr(args, "timeout", 30.0),
     )
 

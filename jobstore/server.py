@@ -126,8 +126,8 @@ def build(settings: JobstoreSettings) -> Jobstore:
         feed_engine = create_engine(settings.database_url, pool_size=2)
         feed = PostgresChangeFeed(hub, feed_engine, asyncpg_dsn(settings.database_url))
     interceptors = []
-    if settings.service_token is not None:
-        interceptors.append(ServiceTokenInterceptor(settings.service_token.get_secret_value()))
+    if settings.accepted_service_tokens():
+        interceptors.append(ServiceTokenInterceptor(settings.accepted_service_tokens()))
     server = grpc.aio.server(interceptors=interceptors)
     dispatcher = None
     if settings.redis_url:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from haul.runtime.settings import DEFAULT_MAX_JOB_DURATION, HaulSettings, host_of, is_loopback_host
+from haul.runtime.settings import (
+    DEFAULT_MAX_JOB_DURATION,
+    HaulSettings,
+    host_of,
+    is_loopback_host,
+    secret_values,
+)
 
 
 class JobstoreSettings(HaulSettings):
     production_secrets = ("service_token",)
     exposed_secrets = ("service_token",)
+    rotating_secrets = ("service_token",)
     renamed_variables = {
         "HAUL_JOB_TIMEOUT": "HAUL_MAX_JOB_DURATION",
         "HAUL_METRICS_INTERVAL": "HAUL_DAILY_STATS_INTERVAL",
@@ -23,7 +30,8 @@ class JobstoreSettings(HaulSettings):
     jobstore_listen: str = "127.0.0.1:50051"
     # host:port for the Prometheus metrics (plain HTTP, no token); empty turns them off.
     jobstore_metrics_listen: str = "127.0.0.1:9464"
-    # When set, every call but health must carry `authorization: Bearer <token>`.
+    # When set, every call but health must carry `authorization: Bearer <token>`. Several,
+    # comma-separated, are all accepted: how the token is rotated.
     service_token: SecretStr | None = None
     queue_name: str = "haul"
     # The reaper: a running job with no heartbeat for this long is re-queued (or failed when out
@@ -43,6 +51,10 @@ class JobstoreSettings(HaulSettings):
     max_job_duration: float = Field(DEFAULT_MAX_JOB_DURATION, gt=0)
     # Seconds in-flight RPCs get to finish on shutdown.
     shutdown_grace: float = Field(10.0, ge=0)
+
+    def accepted_service_tokens(self) -> tuple[str, ...]:
+        """Every service token a call may carry; none means calls need no token."""
+        return secret_values(self.service_token)
 
     def exposure(self) -> str | None:
         # A Unix socket is not reachable from other machines; file permissions guard it.

@@ -7,7 +7,10 @@ hold its secrets; the rules themselves live only here:
 - an empty secret is no secret: `HAUL_API_TOKEN=` means "not set", never "the empty token";
 - production mode needs real secrets;
 - in any mode, a service reachable beyond loopback needs real secrets. The `dev-*`
-  placeholders only suit a machine where nobody else can connect.
+  placeholders only suit a machine where nobody else can connect;
+- a token that clients present (`rotating_secrets`: the API and service tokens) may list several
+  values separated by commas, to rotate it without interruption: the first is the one a client
+  sends, every one listed is accepted, and each one is held to the rules above.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import ClassVar, Literal, Self, get_args
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from haul.runtime.tokens import listed_tokens
 
 # The workers' token out of the box, so a single machine runs without configuration. It is
 # printed in the README, so production treats it like any other placeholder.
@@ -41,6 +46,11 @@ def is_real_secret(secret: SecretStr | None) -> bool:
         and not value.startswith(PLACEHOLDER_PREFIX)
         and len(value) >= MIN_SECRET_LENGTH
     )
+
+
+def secret_values(secret: SecretStr | None) -> tuple[str, ...]:
+    """The values a rotating secret lists, first the one to send (see `listed_tokens`)."""
+    return listed_tokens(secret.get_secret_value() if secret is not None else None)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -77,6 +87,8 @@ class HaulSettings(BaseSettings):
     # The secrets this service needs, in any mode, once `exposure()` names a way in from
     # beyond loopback; checked in this order.
     exposed_secrets: ClassVar[tuple[str, ...]] = ()
+    # The secret fields that may list several comma-separated values (see `secret_values`).
+    rotating_secrets: ClassVar[tuple[str, ...]] = ()
     # What else an operator may do about a missing exposed secret, by field (an explicit opt-out).
     missing_secret_hints: ClassVar[Mapping[str, str]] = {}
     # Variables this service no longer reads, and what replaced them. Setting one stops the
@@ -107,9 +119,24 @@ class HaulSettings(BaseSettings):
                 continue
             value = values.get(name)
             text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if name in cls.rotating_secrets and isinstance(text, str):
+                text = text.replace(",", "")  # a list of nothing but blanks lists no value
             if isinstance(text, str) and not text.strip():
                 values = {key: item for key, item in values.items() if key != name}
         return values
+
+    def _unreal_secret(self, name: str) -> str | None:
+        """Why the secret field `name` is not real, or None when it is (every value it lists is)."""
+        secret = getattr(self, name)
+        if name not in self.rotating_secrets:
+            return None if is_real_secret(secret) else "it"
+        values = secret_values(secret)
+        if not values:
+            return "it"
+        for position, value in enumerate(values, 1):
+            if not is_real_secret(SecretStr(value)):
+                return "it" if len(values) == 1 else f"its value number {position}"
+        return None
 
     def exposure(self) -> str | None:
         """The setting that lets other machines connect, as `HAUL_X=value`; None on loopback."""
@@ -130,11 +157,13 @@ class HaulSettings(BaseSettings):
             return self
         for name in self.secrets_needed_when_exposed():
             secret = getattr(self, name)
-            if not is_real_secret(secret):
+            which = self._unreal_secret(name)
+            if which is not None:
                 hint = self.missing_secret_hints.get(name) if secret is None else None
                 raise ValueError(
                     f"HAUL_{name.upper()} must be a real secret of {MIN_SECRET_LENGTH}+ characters "
                     f"(not empty, not a dev-* placeholder) when {exposure} lets other machines connect"
+                    + (f", and {which} is not" if which != "it" else "")
                     + (f"; {hint}" if hint else "")
                 )
         return self
@@ -144,9 +173,11 @@ class HaulSettings(BaseSettings):
         if self.mode != "production":
             return self
         for name in self.secrets_needed_in_production():
-            if not is_real_secret(getattr(self, name)):
+            which = self._unreal_secret(name)
+            if which is not None:
                 raise ValueError(
                     f"HAUL_{name.upper()} must be a real secret of "
                     f"{MIN_SECRET_LENGTH}+ characters in production mode"
+                    + (f", and {which} is not" if which != "it" else "")
                 )
         return self

@@ -1,12 +1,14 @@
-"""The optional service token, checked on every call but the health service."""
+"""The optional service token, checked on every call but the health service. Several may be
+accepted at once while the token is rotated (HAUL_SERVICE_TOKEN=new,old)."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 import grpc
+
+from haul.runtime.tokens import token_accepted
 
 OPEN_SERVICES = ("/grpc.health.v1.Health/",)
 DENIED = "a valid service token is required"
@@ -39,8 +41,12 @@ def _refusal_like(handler: Handler) -> Handler:
 
 
 class ServiceTokenInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+    """Refuses every call but health unless it carries one of `tokens` (several while rotating)."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        if not tokens:
+            raise ValueError("a service token interceptor needs at least one token")
+        self._accepted = tuple(f"Bearer {token}".encode() for token in tokens)
 
     async def intercept_service(
         self,
@@ -51,6 +57,6 @@ class ServiceTokenInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or details.method.startswith(OPEN_SERVICES):
             return handler
         presented = dict(details.invocation_metadata or ()).get("authorization", "")
-        if isinstance(presented, str) and hmac.compare_digest(presented.encode(), self._expected):
+        if isinstance(presented, str) and token_accepted(presented, self._accepted):
             return handler
         return _refusal_like(handler)

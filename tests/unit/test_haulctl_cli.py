@@ -121,6 +121,14 @@ def test_connection_options_go_before_or_after_the_command_and_beat_the_environm
     assert defaults == cli.Connection(cli.DEFAULT_URL, None, "127.0.0.1:50051", None, 30.0)
 
 
+def test_a_token_variable_listing_several_sends_the_first() -> None:
+    # The services' own format while a token is rotated: "new,old" (see README, Security).
+    environ = {"HAUL_API_TOKEN": " new-api , old-api", "HAUL_SERVICE_TOKEN": "new-svc,old-svc"}
+    connection = cli.resolve_connection(parse("ls"), environ)
+    assert (connection.token, connection.service_token) == ("new-api", "new-svc")
+    assert cli.resolve_connection(parse("ls"), {"HAUL_API_TOKEN": ","}).token is None
+
+
 def test_a_url_without_a_scheme_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(CliError) as caught:
         cli.resolve_connection(parse("ls", "--url", "localhost:8080"), {})
