@@ -121,8 +121,16 @@ class Job(Shape):
     status: Annotated[JobStatus, Field(description=STATUS_DESCRIPTION)]
     stage: Annotated[JobStage, Field(description="The step a running job is on, for display.")]
     progress: Annotated[float, Field(ge=0, le=100, description="Percent done.")]
-    downloaded_bytes: Annotated[Count, Field(description="Bytes received so far in this attempt.")]
-    total_bytes: Annotated[Count | None, Field(description="Bytes expected; null when unknown.")]
+    downloaded_bytes: Annotated[
+        Count,
+        Field(
+            description="Bytes received so far in this attempt; once completed, the file's size "
+            "(a converted file's, not the source's)."
+        ),
+    ]
+    total_bytes: Annotated[
+        Count | None, Field(description="Bytes expected; null when unknown. Once completed, the file's size.")
+    ]
     speed: Annotated[Amount | None, Field(description="Bytes per second; null when unknown.")]
     eta: Annotated[Amount | None, Field(description="Seconds left; null when unknown.")]
     filename: Annotated[str | None, Field(description="The final file's name; null until completed.")]

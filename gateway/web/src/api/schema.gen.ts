@@ -422,9 +422,9 @@ export interface components {
             stage: components["schemas"]["JobStage"];
             /** @description Percent done. */
             progress: number;
-            /** @description Bytes received so far in this attempt. */
+            /** @description Bytes received so far in this attempt; once completed, the file's size (a converted file's, not the source's). */
             downloadedBytes: number;
-            /** @description Bytes expected; null when unknown. */
+            /** @description Bytes expected; null when unknown. Once completed, the file's size. */
             totalBytes: number | null;
             /** @description Bytes per second; null when unknown. */
             speed: number | null;
@@ -502,9 +502,9 @@ export interface components {
             stage: components["schemas"]["JobStage"];
             /** @description Percent done. */
             progress: number;
-            /** @description Bytes received so far in this attempt. */
+            /** @description Bytes received so far in this attempt; once completed, the file's size (a converted file's, not the source's). */
             downloadedBytes: number;
-            /** @description Bytes expected; null when unknown. */
+            /** @description Bytes expected; null when unknown. Once completed, the file's size. */
             totalBytes: number | null;
             /** @description Bytes per second; null when unknown. */
             speed: number | null;
