@@ -60,6 +60,12 @@ def classify(error: YoutubeDLError) -> DownloadFailed:
     return final_failure(text) or DownloadFailed("DOWNLOAD_ERROR", text, retryable=True)
 
 
+def _stop_if_asked(should_stop: StopCheck) -> None:
+    action = should_stop()
+    if action is not None:
+        raise StopRequested(action)
+
+
 def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict[str, Any]:
     """Resolve and download `url`; yt-dlp's errors become DownloadFailed (or the stop they carry)."""
     try:
@@ -152,10 +158,9 @@ class YtDlpEngine:
                 path = self._convert(path, spec, duration, on_sample, should_stop)
             # Last, so that a refusal the guard counts here cannot colour a failure above (see
             # worker.tasks), and through this same YoutubeDL, whose proxy is the job's guard.
-            action = should_stop()
-            if action is not None:
-                raise StopRequested(action)
+            _stop_if_asked(should_stop)
             thumbnail = save_thumbnail(ydl.urlopen, info.get("thumbnail"), work_dir)
+            _stop_if_asked(should_stop)  # a stop that interrupted the fetch, whatever it raised there
         meta = MediaMeta(
             title=str(info.get("title") or "")[:1024].replace("\x00", ""),
             duration=duration,
