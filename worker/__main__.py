@@ -2,8 +2,8 @@
 
 Nothing here outlives its parent: a worker dies with the pool, its work horse with the worker
 (RQ's horse leads a process group of its own, so a signal to the pool's group misses it), and
-the horse's isolated child and aria2c with the horse (see haul.runtime.lifeline). Partial files
-stay; the job resumes from them.
+the horse's process group (its isolated child, ffmpeg) and aria2c with the horse (see
+haul.runtime.lifeline). Partial files stay; the job resumes from them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import Worker
 from rq.worker_pool import WorkerPool
 
-from haul.runtime.lifeline import die_with_parent
+from haul.runtime.lifeline import die_with_parent, group_dies_with_parent
 from haul.runtime.logging import configure_logging
 from haul.runtime.startup import StartupProblem, check_redis
 from worker.aria2_roots import sweep_aria2_roots
@@ -51,10 +51,11 @@ class LinkedWorker(Worker):
         self._forked_by = os.getpid()  # the horse's parent, read in the horse after the fork
         super().fork_work_horse(job, queue)
 
-    def main_work_horse(self, job: Job, queue: Queue) -> None:
-        # Before the job starts anything: the isolated child and aria2c then die with this horse.
-        die_with_parent(signal.SIGKILL, self._forked_by)
-        super().main_work_horse(job, queue)
+    def setup_work_horse_signals(self) -> None:
+        super().setup_work_horse_signals()  # type: ignore[no-untyped-call]
+        # The horse's first step after RQ's fork, before the job starts anything. RQ made the horse
+        # lead a process group of its own: the isolated child and the tools in it go too.
+        group_dies_with_parent(self._forked_by)
 
 
 class PromptStopPool(WorkerPool):

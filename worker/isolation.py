@@ -24,7 +24,7 @@ from typing import Any, Self
 
 import structlog
 
-from haul.runtime.lifeline import die_with_parent
+from haul.runtime.lifeline import group_dies_with_parent
 from worker.download import DownloadJob, download
 from worker.egress.bridge import UnixBridge
 from worker.egress.netns import IsolationUnavailable, enter_isolated_network, isolation_available
@@ -60,8 +60,8 @@ def hello_tools(settings: WorkerSettings) -> dict[str, str]:
 
 
 def _child(tasks: Connection, events: Connection, horse: int) -> None:
-    # Should the work horse be killed outright, this child goes too, rather than run on.
-    die_with_parent(signal.SIGKILL, horse)
+    # Should the work horse be killed outright, this child and its tools go too, rather than run on.
+    group_dies_with_parent(horse)
     try:
         enter_isolated_network()
     except IsolationUnavailable as exc:

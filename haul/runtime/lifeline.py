@@ -8,6 +8,10 @@ these from a child forked by a thread that lives as long as its process (the mai
 parent that ended before the child asked is gone for good, and the child would never get the
 signal: it then exits at once, seeing that its parent is no longer the one that forked it.
 
+The signal reaches this process only: a tool it started (ffmpeg under yt-dlp, say) would be
+orphaned. A process leading its own process group (RQ's work horse) can take the group along
+instead (`group_dies_with_parent`).
+
 Elsewhere than on Linux nothing is asked, and only the check of the parent remains.
 """
 
@@ -34,6 +38,25 @@ def die_with_parent(signum: int, parent: int) -> None:
         _prctl(PR_SET_PDEATHSIG, int(signum))
     if os.getppid() != parent:
         os._exit(1)
+
+
+def group_dies_with_parent(parent: int) -> None:
+    """As `die_with_parent`, but when the parent ends, the whole process group goes: this
+    process and every tool it or its children started there. Only a group led by this process
+    or by the parent is taken along (a work horse, or its child); in any other, as in the group
+    of `make run`'s launcher, only this process dies. Call it from the main thread: the kernel's
+    SIGTERM is caught here, and the handler SIGKILLs the group (as it does for a SIGTERM from
+    anyone else)."""
+    group = os.getpgrp()
+    if group not in (os.getpid(), parent):
+        die_with_parent(signal.SIGKILL, parent)
+        return
+
+    def kill_group(_signum: int, _frame: object) -> None:
+        os.killpg(group, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, kill_group)
+    die_with_parent(signal.SIGTERM, parent)
 
 
 def child_setup(signum: int, ignore_hangup: bool = False) -> Callable[[], None]:
