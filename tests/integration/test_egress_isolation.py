@@ -211,7 +211,7 @@ def test_a_root_without_cap_sys_admin_isolates_through_a_user_namespace(ordinary
         "try:\n    _unshare(CLONE_NEWNET)\nexcept PermissionError:\n    print(os.geteuid(), said)\n"
     )
     done = subprocess.run(
-        [*drop, sys.executable, "-S", "-c", check],
+        [*ordinary_user.mounts(), *drop, sys.executable, "-S", "-c", check],
         cwd=ordinary_user.folder, env=ordinary_user.env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]

@@ -10,7 +10,10 @@ the mistake of reading the ids too late.
 
 The interpreter must be one the user may execute: this virtualenv's, unless its base lives where
 only root may read (pyenv under /root, say), then the system's interpreter of the same version,
-given the virtualenv's packages and this checkout on PYTHONPATH (`-S`: nothing else).
+given the virtualenv's packages and this checkout on PYTHONPATH (`-S`: nothing else). When the
+checkout (and so the virtualenv in it) lies where only root may search (a clone under /root),
+root runs the user's command in a private mount namespace where both are bind-mounted into the
+user's own temporary folder: the user then reads them at a path it may reach, as itself.
 """
 
 from __future__ import annotations
@@ -54,11 +57,12 @@ class OrdinaryUser:
         self.folder = Path(tempfile.mkdtemp(prefix="haul-ordinary-user-"))
         if self.as_root:
             os.chown(self.folder, self.uid, self.gid)
+        self.bound = False
         self.python = self._interpreter()
 
     @property
     def env(self) -> dict[str, str]:
-        packages = dict.fromkeys([str(REPO), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+        packages = dict.fromkeys(self._visible(Path(p)) for p in self._sources())
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.folder),
@@ -71,7 +75,32 @@ class OrdinaryUser:
     def command(self, arguments: list[str]) -> list[str]:
         if not self.as_root:
             return arguments
-        return ["runuser", "-u", self.name, "--", *arguments]
+        return [*self.mounts(), "runuser", "-u", self.name, "--", *arguments]
+
+    @staticmethod
+    def _sources() -> list[str]:
+        """The folders the user's Python imports from: this checkout and the virtualenv's packages."""
+        return list(dict.fromkeys([str(REPO), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]))
+
+    def _visible(self, path: Path) -> str:
+        """Where the user finds `path`: itself, or its bind mount when the checkout is out of reach."""
+        if not self.bound:
+            return str(path)
+        return str(self.folder / "bound" / str(self._sources().index(str(path))))
+
+    def mounts(self) -> list[str]:
+        """A prefix that runs a command in a private mount namespace with the sources bind-mounted
+        where the user can reach them (empty when they are reachable as they are)."""
+        if not self.bound:
+            return []
+        pairs: list[str] = []
+        for source in self._sources():
+            target = Path(self._visible(Path(source)))
+            target.mkdir(parents=True, exist_ok=True)
+            pairs += [source, str(target)]
+        script = 'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"'
+        unshare = ["unshare", "--mount", "--propagation", "private", "--"]
+        return [*unshare, "sh", "-c", script, "sh", *pairs, "--"]
 
     def python_command(self, arguments: list[str]) -> list[str]:
         return [self.python, "-S", *arguments]
@@ -90,7 +119,7 @@ class OrdinaryUser:
         assert self.as_root, "only root can map a user namespace's ids to another account"
         python = self.python_command(arguments)
         helper = subprocess.Popen(
-            [sys.executable, "-S", "-c", FORBIDDING_HELPER, str(self.uid), str(self.gid), *python],
+            [*self.mounts(), sys.executable, "-S", "-c", FORBIDDING_HELPER, str(self.uid), str(self.gid), *python],
             cwd=self.folder, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -117,6 +146,18 @@ class OrdinaryUser:
             c for c in (sys.executable, shutil.which(version, path="/usr/local/bin:/usr/bin")) if c
         )
         check = ["-S", "-c", "import sys, yt_dlp, worker; print(sys.version_info[:2])"]
+        for bound in (False, True) if self.as_root else (False,):
+            self.bound = bound
+            found = self._first_working(candidates, check)
+            if found is not None:
+                return found
+        raise RuntimeError(
+            f"no Python {sys.version_info.major}.{sys.version_info.minor} that user {self.name} may run "
+            f"with this virtualenv's packages (tried {', '.join(candidates)}): "
+            f"the virtualenv and this checkout must be readable by other users"
+        )
+
+    def _first_working(self, candidates: dict[str, None], check: list[str]) -> str | None:
         for candidate in candidates:
             try:
                 done = subprocess.run(
@@ -127,11 +168,7 @@ class OrdinaryUser:
                 continue
             if done.returncode == 0 and done.stdout.strip() == str(sys.version_info[:2]):
                 return candidate
-        raise RuntimeError(
-            f"no Python {sys.version_info.major}.{sys.version_info.minor} that user {self.name} may run "
-            f"with this virtualenv's packages (tried {', '.join(candidates)}): "
-            f"the virtualenv and this checkout must be readable by other users"
-        )
+        return None
 
 
 def overflow_id() -> int:
