@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 # The enums are the contract's, so the domain, the wire and the web UI cannot disagree.
 from haul.contract.enums import AudioFormat, JobStage, JobType, VideoContainer
+from jobstore.domain.thumbnails import shown_thumbnail
 
 __all__ = [
     "AudioFormat",
@@ -71,7 +72,8 @@ class JobMeta:
             title=str(data.get("title") or ""),
             duration=float(duration) if isinstance(duration, int | float) else 0.0,
             extractor=str(data.get("extractor") or ""),
-            thumbnail=str(data.get("thumbnail") or ""),
+            # A row written before thumbnails were saved copies may hold a site's URL: never hand it on.
+            thumbnail=shown_thumbnail(str(data.get("thumbnail") or "")),
         )
 
 

@@ -15,6 +15,7 @@ from haul.contract import from_proto
 from haul.contract.thumbnails import MAX_THUMBNAIL_BYTES, content_type_of, image_extension, thumbnail_name
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from jobstore.domain import validation
+from jobstore.domain.values import JobMeta
 from worker.thumbnails import ThumbnailRefused, read_image
 
 JOB_ID = "0b6d3f1c-8a52-4a4e-9b7e-3f1c2d4e5f60"
@@ -110,3 +111,16 @@ def test_rest_shows_the_gateways_link_for_a_saved_copy() -> None:
 def test_rest_never_shows_a_stored_url(value: str) -> None:
     # Rows written before copies existed may still hold a site's URL.
     assert _shown(value) is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        (".thumbnail.jpg", ".thumbnail.jpg"),
+        ("http://10.0.0.7/a.jpg", ""),  # a row from before thumbnails were saved copies
+        ("https://cdn.example.com/a.jpg", ""),
+        ("", ""),
+    ],
+)
+def test_a_stored_row_is_read_back_with_only_a_saved_copy_as_its_thumbnail(stored: str, read: str) -> None:
+    assert JobMeta.from_json({"title": "t", "thumbnail": stored}).thumbnail == read
