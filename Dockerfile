@@ -32,14 +32,24 @@ COPY gateway/ gateway/
 COPY worker/ worker/
 COPY haulctl/ haulctl/
 # A cache mount keeps downloaded wheels between builds and out of the image.
-RUN --mount=type=cache,target=/root/.cache/pip /opt/haul/bin/pip install .
+# pip itself is not needed to run haul: it leaves the virtualenv once haul is in.
+RUN --mount=type=cache,target=/root/.cache/pip /opt/haul/bin/pip install . \
+    && /opt/haul/bin/pip uninstall --yes pip
 
 FROM ${PYTHON_IMAGE} AS runtime
 # Debian's security updates replace package versions; a pinned version would soon stop installing.
+# No documentation, manual pages or translations: dpkg skips them (the copyright files stay).
 # hadolint ignore=DL3008
-RUN apt-get update \
+RUN printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' \
+        'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/info/*' \
+        'path-exclude=/usr/share/locale/*' 'path-exclude=/usr/share/lintian/*' \
+        > /etc/dpkg/dpkg.cfg.d/haul-slim \
+    && apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg aria2 \
-    && rm -rf /var/lib/apt/lists/*
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/log/apt /var/log/dpkg.log \
+        /usr/share/man/* /usr/share/info/* /usr/share/locale/* \
+    && find /usr/share/doc -type f ! -name copyright -delete
 # A numeric uid, so Kubernetes' runAsNonRoot can verify it. /var/lib/haul is the data volume's
 # mount point: owned by haul, so a fresh named volume takes that ownership on first use.
 RUN groupadd --system --gid 10001 haul \

@@ -213,3 +213,16 @@ def test_compose_environment_loads_in_every_service(
             assert make_url(settings.database_url).host == "postgres"
         if isinstance(settings, GatewaySettings):
             assert settings.redis_url and settings.api_token  # Socket.IO Redis manager; REST needs the token
+
+
+def test_the_netns_override_loosens_seccomp_for_the_workers_only_and_requires_the_namespace(
+    tmp_path: Path,
+) -> None:
+    netns = ["-f", str(DEPLOY / "compose.netns.yaml")]
+    result = run_compose(tmp_path, SECRETS, *netns, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert services["worker"]["security_opt"] == ["seccomp=unconfined"]
+    assert services["worker"]["environment"]["HAUL_EGRESS_NAMESPACE"] == "require"
+    assert services["worker"]["environment"]["HAUL_DATA_DIR"] == "/var/lib/haul/data"  # merged, not replaced
+    assert [name for name, service in services.items() if "security_opt" in service] == ["worker"]
