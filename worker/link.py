@@ -30,6 +30,7 @@ from worker.samples import Sample
 log = structlog.get_logger(__name__)
 
 CALL_TIMEOUT = 15.0
+AFTER_DOWNLOAD = frozenset({"merging", "postprocessing", "finalizing"})
 CONNECT_TIMEOUT = 15.0
 CONNECT_WINDOW = 60.0
 
@@ -59,6 +60,8 @@ class GatewayLink:
         self._seq = 0
         self._last_sent = 0.0
         self._latest: ProgressEvent | None = None
+        # The last byte counts of a download: (job id, attempt), downloaded, total.
+        self._counted: tuple[tuple[str | None, int], int, int | None] = ((None, 0), 0, None)
         self.stop_request: ControlMessage | None = None
         # Called (from the Socket.IO thread) with the action when the gateway says stop.
         self.on_stop: Callable[[str], None] = lambda _action: None
@@ -123,6 +126,13 @@ class GatewayLink:
     def progress(self, sample: Sample, force: bool = False) -> None:
         """Report a reading; readings closer together than the interval are skipped unless forced."""
         now = time.monotonic()
+        downloaded, total = sample.downloaded_bytes, sample.total_bytes
+        attempt_key = (self.job_id, self.attempt)
+        if downloaded:
+            self._counted = (attempt_key, downloaded, total)
+        elif sample.stage in AFTER_DOWNLOAD and self._counted[0] == attempt_key:
+            # Merging, converting and finishing count no bytes: what was downloaded stays shown.
+            _, downloaded, total = self._counted
         if self.job_id is None or (not force and now - self._last_sent < self._interval):
             return
         with self._lock:
@@ -134,8 +144,8 @@ class GatewayLink:
                 claim_secret=self.claim_secret,
                 stage=sample.stage,  # type: ignore[arg-type]
                 progress=sample.progress,
-                downloaded_bytes=sample.downloaded_bytes,
-                total_bytes=sample.total_bytes,
+                downloaded_bytes=downloaded,
+                total_bytes=total,
                 speed=sample.speed,
                 eta=sample.eta,
             )
