@@ -26,6 +26,7 @@ from tests.support.inprocess import (
     start_gateway,
     start_jobstore,
 )
+from tests.support.media_server import MediaServer, serve
 from tests.support.servers import PostgresServer, RedisServer
 
 
@@ -41,6 +42,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServ
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
+    """The local media origin (tests/support/media_server.py), one per test module, so a module
+    that slows it down or counts its requests never changes another's."""
+    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="session")

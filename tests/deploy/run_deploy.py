@@ -14,9 +14,10 @@ From nothing on a Debian machine (as root, where apt-get works), it:
    and waits for every healthcheck;
 5. downloads an mp4 (yt-dlp), an HLS stream and a 64 MiB file (aria2) over REST and fetches
    each back, comparing sha256;
-6. SIGKILLs the worker container running the 64 MiB download, then the gateway, then jobstore;
-   Docker restarts each (restart: unless-stopped), and every job ends in one terminal state with
-   its file written once;
+6. SIGKILLs the main process of the worker container running the 64 MiB download, then of the
+   gateway, then of jobstore, as a crash would (`docker kill` is a manual stop to Docker, which
+   then restarts nothing); Docker restarts each (restart: unless-stopped), a worker resumes the
+   download, and every job ends in one terminal state with its file written once;
 7. checks /health (the workers' egress layers among it), /metrics and the UI's caching headers
    through the published port;
 8. runs `docker compose down -v` and checks no container, volume or network of the run is left.
@@ -245,10 +246,6 @@ def ensure_engine(report: Report) -> str:
 def image_label(tag: str, label: str) -> str | None:
     out = docker("image", "inspect", "-f", f'{{{{index .Config.Labels "{label}"}}}}', tag, check=False)
     return out.strip() or None if out else None
-
-
-def image_exists(tag: str) -> bool:
-    return subprocess.run([DOCKER, "image", "inspect", tag], capture_output=True, check=False).returncode == 0
 
 
 # Like Debian's official -slim images: no downloaded packages, package lists, documentation,

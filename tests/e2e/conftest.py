@@ -12,16 +12,11 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.e2e.browser_page import WEB_DIST, HaulPage, launch_chromium
 from tests.integration.haul_stack import Haul, run_haul_on_fresh_database
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaServer
 from tests.support.servers import PostgresServer, RedisServer
 
 REDIS_DB = 4  # a database of the shared test Redis that no other module uses
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="module")

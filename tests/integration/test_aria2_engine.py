@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from haul.contract.events import JobSpec
-from tests.support.media_server import LoggedRequest, MediaServer, serve
+from tests.support.media_server import LoggedRequest, MediaServer
 from worker.aria2d import Aria2Daemon, Aria2Rpc, Aria2RpcError
 from worker.egress.tools import ToolEgress
 from worker.engines.aria2 import CONTROL_SUFFIX, OUT_NAME, Aria2Engine
@@ -43,11 +43,6 @@ def sha256_of(path: Path) -> str:
 
 def range_starts(requests: list[LoggedRequest]) -> list[int]:
     return [int(r.range[6:].split("-")[0]) for r in requests if r.range and r.range.startswith("bytes=")]
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,11 @@ import psutil
 import pytest
 
 from tests.integration.haul_stack import Haul, run_haul_on_fresh_database
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaServer
 from tests.support.servers import PostgresServer, RedisServer
 from worker.aria2_roots import ARIA2_DIR
 
 REDIS_DB = 4
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture

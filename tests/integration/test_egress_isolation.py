@@ -17,18 +17,13 @@ import pytest
 
 from tests.support.egress_targets import Canary
 from tests.support.isolation_probe import connects, exit_code, forked_isolated, reachable, run_isolated
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaServer
 from tests.support.ordinary_user import OrdinaryUser, overflow_id
 from worker.egress.netns import isolation_available
 
 pytestmark = pytest.mark.skipif(isolation_available() is not None, reason=f"{isolation_available()}")
 ARIA2C = shutil.which("aria2c") or "/usr/bin/aria2c"
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from haulctl.gateway_api import GatewayApi
 from tests.integration.haul_stack import Haul, run_haul_on_fresh_database
 from tests.integration.sio_clients import WORKER_TOKEN, progress, worker
 from tests.support.inprocess import Stack
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaServer
 from tests.support.servers import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,11 +35,6 @@ CONSOLE_SCRIPT = Path(sys.executable).with_name("haul")
 def haul_command() -> list[str]:
     """The installed console script; `python -m haulctl` where the package is not reinstalled yet."""
     return [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "haulctl"]
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -16,15 +15,10 @@ from redis import Redis
 from tests.integration.haul_stack import workers_registered
 from tests.integration.processes import GatewayProcess, JobstoreProcess, ServiceProcess
 from tests.integration.sio_clients import browser
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaServer
 from tests.support.servers import RedisServer
 
 TERMINAL = ("completed", "failed", "cancelled")
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 def kill_tree(process: ServiceProcess) -> None:

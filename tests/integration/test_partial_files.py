@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.haul_stack import Haul, run_haul
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaServer
 from tests.support.servers import RedisServer
 from worker.finish import CRASH_AT_ENV
 
 
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
-
-
 @pytest.fixture
-def haul(
-    request: pytest.FixtureRequest, pg_url: str, redis_server: RedisServer, media: MediaServer, tmp_path: Path
-) -> Iterator[Haul]:
-    marker = request.node.get_closest_marker("haul_env")
-    env = {"HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8", **(marker.kwargs if marker else {})}
-    media.slow_rate = 1024 * 1024
-    yield from run_haul(pg_url, redis_server.url(2), media, tmp_path, **env)
+def haul(haul: Haul) -> Haul:
+    """The shared stack, with the slow origin at 1 MiB/s: slow enough to stop mid-transfer."""
+    haul.media.slow_rate = 1024 * 1024
+    return haul
 
 
 def paused_with_partials(haul: Haul, job_type: str) -> str:

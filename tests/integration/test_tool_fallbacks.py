@@ -5,23 +5,15 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sysconfig
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from haul.contract.events import JobSpec
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaServer
 from worker.aria2d import Aria2Daemon
 from worker.engines.aria2 import Aria2Engine
 from worker.tools import locate_tools, system_search_path
 
 NO_SYSTEM_BINARIES = ""  # an empty PATH: nothing found on the system
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 def test_without_system_binaries_the_pip_packages_are_used_and_the_loss_is_named() -> None:

@@ -7,32 +7,14 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
-from tests.integration.haul_stack import Haul, run_haul
-from tests.support.media_server import MEDIA_SECONDS, MediaServer, serve
-from tests.support.servers import RedisServer
-
-
-@pytest.fixture(scope="session")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
-
-
-@pytest.fixture
-def haul(
-    request: pytest.FixtureRequest, pg_url: str, redis_server: RedisServer, media: MediaServer, tmp_path: Path
-) -> Iterator[Haul]:
-    """Every service as a real process; `@pytest.mark.haul_env(HAUL_X="...")` sets extra settings."""
-    marker = request.node.get_closest_marker("haul_env")
-    # The media server is on loopback, which the egress guard refuses unless told otherwise.
-    env = {"HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8", **(marker.kwargs if marker else {})}
-    yield from run_haul(pg_url, redis_server.url(2), media, tmp_path, **env)
+from tests.integration.haul_stack import Haul
+from tests.support.media_server import MEDIA_SECONDS
 
 
 def test_an_mp4_is_downloaded_with_ytdlp_and_matches_the_source(haul: Haul) -> None:

@@ -4,28 +4,9 @@ no later attempt could succeed, and under the worker's id rather than the machin
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
-import pytest
-
-from tests.integration.haul_stack import Haul, run_haul
-from tests.support.media_server import MediaServer, serve
-from tests.support.servers import RedisServer
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
-
-
-@pytest.fixture
-def haul(pg_url: str, redis_server: RedisServer, media: MediaServer, tmp_path: Path) -> Iterator[Haul]:
-    # The media server is on loopback, which the egress guard refuses unless told otherwise.
-    yield from run_haul(
-        pg_url, redis_server.url(2), media, tmp_path, HAUL_EGRESS_ALLOWED_NETWORKS="127.0.0.0/8"
-    )
+from tests.integration.haul_stack import Haul
 
 
 def test_a_redirect_to_a_local_file_fails_after_one_attempt_with_a_clean_error(haul: Haul) -> None:

@@ -26,7 +26,7 @@ from tests.integration.processes import ServiceProcess
 from tests.support.databases import TEMPLATE_DB, clone_pg_database
 from tests.support.hosts_namespace import HOSTS_FILE_ENV, available
 from tests.support.loop_thread import AppThread
-from tests.support.media_server import MediaServer, serve, thumbnail_jpeg
+from tests.support.media_server import MediaServer, thumbnail_jpeg
 from tests.support.servers import PostgresServer, RedisServer
 
 API_TOKEN = "thumbnail-test-api-token-0123456789"
@@ -52,11 +52,6 @@ class Intranet(AppThread):
     async def _any(self, _request: web.Request) -> web.FileResponse:
         self.requests += 1
         return web.FileResponse(self.jpeg)
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="module")
