@@ -707,7 +707,9 @@ def kills_under_the_big_download(report: Report, stack: Stack, jobs: Jobs) -> No
 
     def kill_role(service: str, ready: Callable[[], bool]) -> Callable[[], str]:
         def check() -> str:
-            at_kill = until("the 64 MiB download to be running", running_with(0), 120)["downloadedBytes"]
+            at_kill = until("the 64 MiB download to be running", running_with(1024 * 1024), 120)[
+                "downloadedBytes"
+            ]
             [container] = stack.containers(service)
             took = kill_and_wait_restart(container, ready)
 
