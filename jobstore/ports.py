@@ -13,11 +13,14 @@ from typing import Protocol, Self
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobstore.domain.changes import JobChange
+from jobstore.domain.collections import ChildCounts
 from jobstore.domain.model import Job, JobStatus, StatusChange
 from jobstore.domain.stats import DailyStats, StatsFigures
 
 # Keyset position for listing: (created_at, id) of the last job on the previous page.
 ListCursor = tuple[datetime, uuid.UUID]
+# Keyset position for listing a collection's children: (entry_index, id) of the last child.
+EntryCursor = tuple[int, uuid.UUID]
 
 
 class DuplicateIdempotencyKey(Exception):
@@ -36,7 +39,31 @@ class JobRepository(Protocol):
 
     async def list_page(
         self, statuses: Sequence[JobStatus], limit: int, after: ListCursor | None
-    ) -> list[Job]: ...
+    ) -> list[Job]:
+        """A page of top-level jobs (a collection's children are not among them), newest first."""
+
+    async def list_children(
+        self, parent_id: uuid.UUID, statuses: Sequence[JobStatus], limit: int, after: EntryCursor | None
+    ) -> list[Job]:
+        """A page of a collection's children, in entry order."""
+
+    async def children(self, parent_id: uuid.UUID, *, for_update: bool = False) -> list[Job]:
+        """Every child of a collection, in entry order."""
+
+    async def entry_keys(self, parent_id: uuid.UUID) -> set[str]:
+        """The entry keys of a collection's stored children."""
+
+    async def add_children(self, children: Sequence[Job]) -> None:
+        """Store new children in one batched write; a (parent, key) already stored is skipped."""
+
+    async def child_counts(self, parent_id: uuid.UUID) -> ChildCounts:
+        """How many children are in each status, and the progress of the unfinished ones."""
+
+    async def parent_of(self, job_id: uuid.UUID) -> uuid.UUID | None:
+        """The job's parent's id; None for a top-level (or missing) job."""
+
+    async def delete_children(self, parent: Job) -> list[Job]:
+        """Remove a collection's children and their history; returns them as they were."""
 
     async def save(self, job: Job) -> None:
         """Store every field of the job and append its new history events."""

@@ -139,7 +139,14 @@ def build(settings: JobstoreSettings) -> Jobstore:
     metrics = JobstoreMetrics()
     app = Jobstore(settings, engine, hub, feed, server, health_servicer, dispatcher, metrics)
     pb_grpc.add_JobStoreServiceServicer_to_server(
-        JobStoreServicer(app.unit_of_work, hub, settings.default_max_attempts, metrics), server
+        JobStoreServicer(
+            app.unit_of_work,
+            hub,
+            settings.default_max_attempts,
+            metrics,
+            collection_max_items=settings.collection_max_items,
+        ),
+        server,
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from jobstore.domain.collections import CollectionReport, CollectionSummary
 from jobstore.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
+    InvalidTransition,
     JobNotFound,
 )
-from jobstore.domain.model import ControlAction, Job, JobStatus, Refusal, StatusChange
+from jobstore.domain.model import CONTROL_SOURCES, ControlAction, Job, JobStatus, Refusal, StatusChange
 from jobstore.domain.stats import (
     DailyStats,
     StatsFigures,
@@ -30,7 +32,7 @@ from jobstore.domain.stats import (
     window_totals,
 )
 from jobstore.domain.values import FileResult, JobOptions, JobType, ProgressReport
-from jobstore.ports import DuplicateIdempotencyKey, ListCursor, UnitOfWork
+from jobstore.ports import DuplicateIdempotencyKey, EntryCursor, ListCursor, UnitOfWork
 
 Clock = Callable[[], datetime]
 
@@ -70,6 +72,21 @@ class Outcome:
     @property
     def accepted(self) -> bool:
         return self.refusal is None
+
+
+@dataclass(frozen=True)
+class CollectionOutcome(Outcome):
+    """The answer to a worker's collection report: also how many children it created."""
+
+    created: int = 0
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A deleted job, and every job deleted with it (a collection's children)."""
+
+    job: Job
+    removed: list[Job]
 
 
 @dataclass(frozen=True)
@@ -123,9 +140,16 @@ async def get_job(
 
 
 async def list_jobs(
-    uow: UnitOfWork, statuses: Sequence[JobStatus], page_size: int, page_token: str
+    uow: UnitOfWork,
+    statuses: Sequence[JobStatus],
+    page_size: int,
+    page_token: str,
+    parent_id: uuid.UUID | None = None,
 ) -> JobPage:
-    """A page of jobs, newest first, optionally only those in the given statuses."""
+    """A page of top-level jobs, newest first, or of one collection's children in entry order;
+    optionally only those in the given statuses."""
+    if parent_id is not None:
+        return await _list_children(uow, parent_id, statuses, page_size, page_token)
     after = decode_page_token(page_token) if page_token else None
     async with uow:
         jobs = await uow.jobs.list_page(statuses, page_size + 1, after)
@@ -135,27 +159,106 @@ async def list_jobs(
     return JobPage(jobs, encode_page_token((jobs[-1].created_at, jobs[-1].id)))
 
 
-async def delete_job(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
-    """Remove a job and its history, whatever its status. Its worker learns of it from the feed."""
+async def _list_children(
+    uow: UnitOfWork, parent_id: uuid.UUID, statuses: Sequence[JobStatus], page_size: int, page_token: str
+) -> JobPage:
+    after = decode_entry_token(page_token) if page_token else None
     async with uow:
-        job = await uow.jobs.get(job_id, for_update=True)
-        if job is None:
-            raise JobNotFound(job_id)
+        if await uow.jobs.get(parent_id) is None:
+            raise JobNotFound(parent_id)
+        jobs = await uow.jobs.list_children(parent_id, statuses, page_size + 1, after)
+    if len(jobs) <= page_size:
+        return JobPage(jobs, "")
+    jobs = jobs[:page_size]
+    return JobPage(jobs, encode_entry_token((jobs[-1].entry_index, jobs[-1].id)))
+
+
+async def delete_job(uow: UnitOfWork, job_id: uuid.UUID, now: Clock = utcnow) -> Deletion:
+    """Remove a job and its history, whatever its status; a collection's children go with it, and a
+    child's parent counts one entry less. Workers learn of it from the feed; the caller removes
+    the files of the job and of every job in `removed`."""
+    async with uow:
+        job = await _locked_with_parent(uow, job_id)
+        removed = await uow.jobs.delete_children(job) if job.collection is not None else []
         await uow.jobs.delete(job)
+        await _roll_up(uow, job.parent_id, now())
         await uow.commit()
-    return job
+    return Deletion(job, removed)
 
 
 async def control_job(
     uow: UnitOfWork, job_id: uuid.UUID, action: ControlAction, reason: str, now: Clock = utcnow
 ) -> Job:
-    """Cancel, pause, resume or retry; raises InvalidTransition when the status forbids it."""
+    """Cancel, pause, resume or retry; raises InvalidTransition when the status forbids it.
+
+    On a collection the action applies to every child whose status allows it (retry: the failed
+    and cancelled ones), and is refused only when none does; the parent then follows its children.
+    """
+    at = now()
     async with uow:
-        job = await _locked(uow, job_id)
-        job.control(action, now(), "api", reason)
-        await uow.jobs.save(job)
+        job = await _locked_with_parent(uow, job_id)
+        if job.collection is None:
+            job.control(action, at, "api", reason)
+            await uow.jobs.save(job)
+            await _roll_up(uow, job.parent_id, at)
+        else:
+            await _control_children(uow, job, action, reason, at)
+            job = await _roll_up(uow, job.id, at) or job
         await uow.commit()
     return job
+
+
+async def _control_children(
+    uow: UnitOfWork, parent: Job, action: ControlAction, reason: str, at: datetime
+) -> None:
+    children = [
+        c for c in await uow.jobs.children(parent.id, for_update=True) if c.status in CONTROL_SOURCES[action]
+    ]
+    if not children:
+        allowed = " or ".join(sorted(s.value for s in CONTROL_SOURCES[action]))
+        raise InvalidTransition(f"cannot {action.value} a collection with no entry that is {allowed}")
+    for child in children:
+        child.control(action, at, "api", reason or f"{action.value} of the collection")
+        await uow.jobs.save(child)
+
+
+async def report_collection(
+    uow: UnitOfWork, job_id: uuid.UUID, report: CollectionReport, max_items: int, now: Clock = utcnow
+) -> CollectionOutcome:
+    """The worker resolved the job's URL to a collection: create one child per entry in one
+    batched write (a refused entry as a failed child), and make the job their parent.
+
+    At most `max_items` entries (the job's own max_items when set) are taken; the rest are cut
+    and the summary says so. Children are keyed by (parent, entry key): a resent report of the
+    same attempt is accepted and creates nothing. The parent's row stays locked throughout.
+    """
+    at = now()
+    async with uow:
+        job = await uow.jobs.get(job_id, for_update=True)
+        if job is None:
+            return CollectionOutcome(Refusal.JOB_NOT_FOUND, None)
+        if job.collection is not None and report.attempt == job.attempt:
+            return CollectionOutcome(None, job, 0)
+        refusal = job.expansion_refusal(report.attempt)
+        if refusal is not None:
+            return CollectionOutcome(refusal, job)
+        if job.type is JobType.FILE:
+            raise InvalidInput("a file job is never expanded into a collection")
+        cap = job.options.max_items or max_items
+        entries, seen = [], await uow.jobs.entry_keys(job.id)
+        for entry in report.entries:
+            if entry.key not in seen:
+                seen.add(entry.key)
+                entries.append(entry)
+        truncated = report.truncated or len(entries) > cap
+        children = [job.entry(entry, at) for entry in entries[:cap]]
+        await uow.jobs.add_children(children)
+        summary = CollectionSummary(title=report.title, listed=report.listed, truncated=truncated)
+        job.become_collection(summary, at)
+        job.roll_up(await uow.jobs.child_counts(job.id), at)
+        await uow.jobs.save(job)
+        await uow.commit()
+    return CollectionOutcome(None, job, len(children))
 
 
 async def claim_job(uow: UnitOfWork, job_id: uuid.UUID, worker_id: str, now: Clock = utcnow) -> Outcome:
@@ -171,6 +274,9 @@ async def report_progress(
     outcomes: list[ProgressOutcome] = []
     async with uow:
         jobs = await uow.jobs.get_many(sorted({r.job_id for r in reports}))
+        parents = sorted({job.parent_id for job in jobs.values() if job.parent_id is not None})
+        for parent_id in parents:  # parents before children, as every path locks them
+            await uow.jobs.get(parent_id, for_update=True)
         changed: dict[uuid.UUID, Job] = {}
         for report in reports:
             job = jobs.get(report.job_id)
@@ -180,6 +286,8 @@ async def report_progress(
             outcomes.append(ProgressOutcome(report.job_id, report.seq, refusal))
         if changed:
             await uow.jobs.save_progress(list(changed.values()))
+            for parent_id in parents:
+                await _roll_up(uow, parent_id, at)
             await uow.commit()
     return outcomes
 
@@ -207,22 +315,49 @@ async def fail_job(
 
 
 async def _apply_worker_report(
-    uow: UnitOfWork, job_id: uuid.UUID, apply: Callable[[Job], Refusal | None]
+    uow: UnitOfWork, job_id: uuid.UUID, apply: Callable[[Job], Refusal | None], now: Clock = utcnow
 ) -> Outcome:
-    """Lock the job, apply a worker's claim or report, and store it if it changed anything.
+    """Lock the job, apply a worker's claim or report, and store it if it changed anything; a
+    collection's child takes its parent along.
 
     A resent report that was already applied changes nothing and costs no write.
     """
     async with uow:
-        job = await uow.jobs.get(job_id, for_update=True)
-        if job is None:
+        try:
+            job = await _locked_with_parent(uow, job_id)
+        except JobNotFound:
             return Outcome(Refusal.JOB_NOT_FOUND, None)
         events_before = len(job.new_events)
         refusal = apply(job)
         if refusal is None and len(job.new_events) > events_before:
             await uow.jobs.save(job)
+            await _roll_up(uow, job.parent_id, now())
             await uow.commit()
     return Outcome(refusal, job)
+
+
+async def _locked_with_parent(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
+    """The job, locked, after its parent when it has one. Every path that locks a parent and a
+    child locks the parent first, so two of them never wait on each other."""
+    job = await uow.jobs.get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    if job.parent_id is not None:
+        await uow.jobs.get(job.parent_id, for_update=True)
+    return await _locked(uow, job_id)
+
+
+async def _roll_up(uow: UnitOfWork, parent_id: uuid.UUID | None, at: datetime) -> Job | None:
+    """Derive the parent's counts, progress and status from its children and store them when they
+    changed; returns the parent (None for a top-level job or a parent deleted meanwhile)."""
+    if parent_id is None:
+        return None
+    parent = await uow.jobs.get(parent_id, for_update=True)
+    if parent is None or parent.collection is None:
+        return None
+    if parent.roll_up(await uow.jobs.child_counts(parent_id), at):
+        await uow.jobs.save(parent)
+    return parent
 
 
 async def reap_stalled(
@@ -236,6 +371,8 @@ async def reap_stalled(
         for job in stalled:
             job.stall(at, heartbeat_timeout)
             await uow.jobs.save(job)
+        for parent_id in sorted({job.parent_id for job in stalled if job.parent_id is not None}):
+            await _roll_up(uow, parent_id, at)
         if stalled:
             await uow.commit()
     return stalled
@@ -250,6 +387,8 @@ async def requeue_interrupted(uow: UnitOfWork, limit: int = 10_000, now: Clock =
         for job in running:
             job.interrupted(at, "startup", "the service restarted while it ran; resumed")
             await uow.jobs.save(job)
+        for parent_id in sorted({job.parent_id for job in running if job.parent_id is not None}):
+            await _roll_up(uow, parent_id, at)
         if running:
             await uow.commit()
     return running
@@ -306,6 +445,22 @@ async def _locked(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
 def encode_page_token(cursor: ListCursor) -> str:
     raw = f"{cursor[0].isoformat()}|{cursor[1]}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode_entry_token(cursor: EntryCursor) -> str:
+    raw = f"e{cursor[0]}|{cursor[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_entry_token(token: str) -> EntryCursor:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        if not raw.startswith("e"):
+            raise ValueError(raw)
+        index, _, job_id = raw[1:].partition("|")
+        return (int(index), uuid.UUID(job_id))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("page_token is not one this server issued") from None
 
 
 def decode_page_token(token: str) -> ListCursor:

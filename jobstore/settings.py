@@ -11,6 +11,7 @@ from haul.runtime.settings import (
     is_loopback_host,
     secret_values,
 )
+from jobstore.domain.collections import HARD_MAX_ITEMS
 
 
 class JobstoreSettings(HaulSettings):
@@ -46,6 +47,9 @@ class JobstoreSettings(HaulSettings):
     # their workers with the rest of the service, so they are queued again at once.
     requeue_running_at_start: bool = False
     default_max_attempts: int = Field(3, ge=1, le=20)
+    # The most entries a collection (playlist, channel, feed) becomes, when its job's max_items
+    # does not say; a job's own max_items may not exceed HARD_MAX_ITEMS either.
+    collection_max_items: int = Field(500, ge=1, le=HARD_MAX_ITEMS)
     # The longest one attempt may take. The worker enforces it (TIME_LIMIT); RQ's timeout for
     # the attempt is derived from it, a little longer, as the backstop.
     max_job_duration: float = Field(DEFAULT_MAX_JOB_DURATION, gt=0)

@@ -13,14 +13,16 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jobstore.adapters.tables import job_events, jobs
 from jobstore.domain.changes import ChangeKind, JobChange
+from jobstore.domain.collections import ChildCounts, CollectionSummary
 from jobstore.domain.model import Job, JobStatus, StatusChange
 from jobstore.domain.values import JobMeta, JobOptions, JobStage, JobType
-from jobstore.ports import DuplicateIdempotencyKey, ListCursor
+from jobstore.ports import DuplicateIdempotencyKey, EntryCursor, ListCursor
 
 # Columns written by save_progress; the rest of a running job does not change with progress.
 PROGRESS_COLUMNS = (
@@ -48,7 +50,12 @@ STORED_AS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "stage": (enum_value, JobStage),
     "options": (JobOptions.to_json, JobOptions.from_json),
     "meta": (JobMeta.to_json, JobMeta.from_json),
+    "collection": (
+        lambda summary: None if summary is None else summary.to_json(),
+        CollectionSummary.from_json,
+    ),
 }
+UNFINISHED = [JobStatus.QUEUED.value, JobStatus.RUNNING.value, JobStatus.PAUSED.value]
 TIMESTAMPS = frozenset(column.name for column in jobs.c if isinstance(column.type, sa.DateTime))
 
 
@@ -110,7 +117,12 @@ class SqlJobRepository:
     async def list_page(
         self, statuses: Sequence[JobStatus], limit: int, after: ListCursor | None
     ) -> list[Job]:
-        query = jobs.select().order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        query = (
+            jobs.select()
+            .where(jobs.c.parent_id.is_(None))
+            .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+            .limit(limit)
+        )
         if statuses:
             query = query.where(jobs.c.status.in_([s.value for s in statuses]))
         if after is not None:
@@ -120,6 +132,64 @@ class SqlJobRepository:
             )
         rows = await self._conn.execute(query)
         return [row_to_job(row) for row in rows.mappings()]
+
+    async def list_children(
+        self, parent_id: uuid.UUID, statuses: Sequence[JobStatus], limit: int, after: EntryCursor | None
+    ) -> list[Job]:
+        query = (
+            jobs.select()
+            .where(jobs.c.parent_id == parent_id)
+            .order_by(jobs.c.entry_index, jobs.c.id)
+            .limit(limit)
+        )
+        if statuses:
+            query = query.where(jobs.c.status.in_([s.value for s in statuses]))
+        if after is not None:
+            index, job_id = after
+            query = query.where(
+                sa.or_(jobs.c.entry_index > index, sa.and_(jobs.c.entry_index == index, jobs.c.id > job_id))
+            )
+        rows = await self._conn.execute(query)
+        return [row_to_job(row) for row in rows.mappings()]
+
+    async def children(self, parent_id: uuid.UUID, *, for_update: bool = False) -> list[Job]:
+        query = jobs.select().where(jobs.c.parent_id == parent_id).order_by(jobs.c.entry_index, jobs.c.id)
+        if for_update:
+            query = query.with_for_update()
+        return [row_to_job(row) for row in (await self._conn.execute(query)).mappings()]
+
+    async def entry_keys(self, parent_id: uuid.UUID) -> set[str]:
+        query = sa.select(jobs.c.entry_key).where(jobs.c.parent_id == parent_id)
+        return {key for key in (await self._conn.execute(query)).scalars() if key is not None}
+
+    async def add_children(self, children: Sequence[Job]) -> None:
+        if not children:
+            return
+        # One batched insert for the children and one for their creation events. The unique
+        # (parent_id, entry_key) index is the backstop: a key already stored is skipped.
+        insert = (postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert)(jobs)
+        statement = insert.on_conflict_do_nothing(index_elements=["parent_id", "entry_key"])
+        await self._conn.execute(statement, [job_to_row(child) for child in children])
+        await self._append_events_of(children)
+        self.changes.extend(JobChange(ChangeKind.UPSERTED, child) for child in children)
+
+    async def child_counts(self, parent_id: uuid.UUID) -> ChildCounts:
+        unfinished = sa.case((jobs.c.status.in_(UNFINISHED), jobs.c.progress), else_=0.0)
+        query = (
+            sa.select(jobs.c.status, sa.func.count(), sa.func.sum(unfinished))
+            .where(jobs.c.parent_id == parent_id)
+            .group_by(jobs.c.status)
+        )
+        by_status: dict[JobStatus, int] = {}
+        progress = 0.0
+        for status, count, progress_sum in (await self._conn.execute(query)).all():
+            by_status[JobStatus(status)] = int(count)
+            progress += float(progress_sum or 0.0)
+        return ChildCounts(by_status, progress)
+
+    async def parent_of(self, job_id: uuid.UUID) -> uuid.UUID | None:
+        query = sa.select(jobs.c.parent_id).where(jobs.c.id == job_id)
+        return (await self._conn.execute(query)).scalar()
 
     async def save(self, job: Job) -> None:
         row = job_to_row(job)
@@ -153,6 +223,14 @@ class SqlJobRepository:
         await self._conn.execute(job_events.delete().where(job_events.c.job_id == job.id))
         await self._conn.execute(jobs.delete().where(jobs.c.id == job.id))
         self.changes.append(JobChange(ChangeKind.DELETED, job))
+
+    async def delete_children(self, parent: Job) -> list[Job]:
+        children = await self.children(parent.id, for_update=True)
+        owned = sa.select(jobs.c.id).where(jobs.c.parent_id == parent.id).scalar_subquery()
+        await self._conn.execute(job_events.delete().where(job_events.c.job_id.in_(owned)))
+        await self._conn.execute(jobs.delete().where(jobs.c.parent_id == parent.id))
+        self.changes.extend(JobChange(ChangeKind.DELETED, child) for child in children)
+        return children
 
     async def history(self, job_id: uuid.UUID) -> list[StatusChange]:
         query = job_events.select().where(job_events.c.job_id == job_id).order_by(job_events.c.id)
@@ -188,14 +266,15 @@ class SqlJobRepository:
         return [row_to_job(row) for row in (await self._conn.execute(query)).mappings()]
 
     async def _append_events(self, job: Job) -> None:
-        if not job.new_events:
-            return
-        self.finished.extend(e.to_status for e in job.new_events if e.to_status.terminal)
-        if any(e.to_status is JobStatus.COMPLETED for e in job.new_events):
-            self.completed_bytes += job.size
-        await self._conn.execute(
-            job_events.insert(),
-            [
+        await self._append_events_of([job])
+
+    async def _append_events_of(self, batch: Sequence[Job]) -> None:
+        rows: list[dict[str, Any]] = []
+        for job in batch:
+            self.finished.extend(e.to_status for e in job.new_events if e.to_status.terminal)
+            if any(e.to_status is JobStatus.COMPLETED for e in job.new_events):
+                self.completed_bytes += job.size
+            rows.extend(
                 {
                     "job_id": job.id,
                     "at": event.at,
@@ -205,6 +284,7 @@ class SqlJobRepository:
                     "reason": event.reason,
                 }
                 for event in job.new_events
-            ],
-        )
-        job.new_events.clear()
+            )
+            job.new_events.clear()
+        if rows:
+            await self._conn.execute(job_events.insert(), rows)

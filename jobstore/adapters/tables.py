@@ -46,6 +46,14 @@ jobs = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("started_at", Timestamp, nullable=True),
     sa.Column("finished_at", Timestamp, nullable=True),
+    # A collection's child: its parent, position and key (unique within the parent, so a resent
+    # report never makes a second child). The foreign key exists on PostgreSQL only (0004).
+    sa.Column("parent_id", sa.Uuid(), sa.ForeignKey("jobs.id"), nullable=True),
+    sa.Column("entry_index", sa.Integer(), nullable=False),
+    sa.Column("entry_key", sa.Text(), nullable=True),
+    # A collection's summary (jobstore.domain.collections); null for a single download.
+    sa.Column("collection", JsonDoc, nullable=True),
+    sa.Index("uq_jobs_parent_entry_key", "parent_id", "entry_key", unique=True),
 )
 
 job_events = sa.Table(

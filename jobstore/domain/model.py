@@ -17,6 +17,7 @@ from haul.contract.enums import TERMINAL_STATUSES as TERMINAL_STATUSES
 from haul.contract.enums import ControlAction as ControlAction
 from haul.contract.enums import JobStatus as JobStatus
 from haul.contract.enums import Refusal as Refusal
+from jobstore.domain.collections import ENTRY_REFUSED, ChildCounts, CollectionEntry, CollectionSummary
 from jobstore.domain.errors import InvalidTransition
 from jobstore.domain.values import FileResult, JobMeta, JobOptions, JobStage, JobType, ProgressReport
 
@@ -74,6 +75,12 @@ class Job:
     finished_at: datetime | None = None
     idempotency_key: str | None = None
     request_fingerprint: str | None = None
+    # A collection's child: its parent, its position (from 1) and its key within the parent.
+    parent_id: uuid.UUID | None = None
+    entry_index: int = 0
+    entry_key: str | None = None
+    # Set on a collection's parent only; its status and progress then follow its children's.
+    collection: CollectionSummary | None = None
     new_events: list[StatusChange] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -100,6 +107,51 @@ class Job:
         )
         job.new_events.append(StatusChange(now, None, JobStatus.QUEUED, "api", "created"))
         return job
+
+    def entry(self, entry: CollectionEntry, now: datetime) -> Job:
+        """A queued child of this collection for one entry; failed at once when refused."""
+        child = Job.create(entry.url, self.type, self.options.for_entry(), self.max_attempts, now)
+        child.parent_id, child.entry_index, child.entry_key = self.id, entry.index, entry.key
+        if entry.title:
+            child.meta = JobMeta(title=entry.title)
+        if entry.refused:
+            child.error_code, child.error_message = ENTRY_REFUSED, entry.refused
+            child._move(JobStatus.FAILED, now, "collection", f"{ENTRY_REFUSED}: {entry.refused}")
+            child.finished_at = now
+        return child
+
+    def expansion_refusal(self, attempt: int) -> Refusal | None:
+        """Why a worker's report that this job is a collection cannot be applied; None when it can
+        (the current attempt of a running job that is not a collection yet)."""
+        return self._report_refusal(attempt)
+
+    def become_collection(self, summary: CollectionSummary, now: datetime) -> None:
+        """The worker found a collection: this job now only follows its children. Its claim ends,
+        so no heartbeat is expected and the reaper leaves it alone."""
+        self.collection = summary
+        if summary.title and not self.meta.title:
+            self.meta = JobMeta(title=summary.title, extractor=self.meta.extractor)
+        self.worker_id, self.heartbeat_at = "", None
+        self.stage = JobStage.DOWNLOADING
+        self.speed = self.eta = None
+        self.updated_at = now
+
+    def roll_up(self, counts: ChildCounts, now: datetime) -> bool:
+        """Derive this parent's counts, progress and status from its children's (see
+        jobstore.domain.collections); True when anything changed."""
+        assert self.collection is not None, "only a collection rolls up"
+        before = (self.collection, self.progress, self.status)
+        self.collection = self.collection.counted(counts)
+        self.progress = counts.progress()
+        status = counts.status()
+        if status is not self.status:
+            self._move(status, now, "collection", _roll_up_reason(counts, status))
+            self.finished_at = now if status.terminal else None
+            self.stage = JobStage.DONE if status is JobStatus.COMPLETED else JobStage.DOWNLOADING
+        changed = (self.collection, self.progress, self.status) != before
+        if changed:
+            self.updated_at = now
+        return changed
 
     @property
     def attempts_left(self) -> int:
@@ -242,6 +294,9 @@ class Job:
         return Refusal.JOB_NOT_RUNNING
 
     def _report_refusal(self, attempt: int) -> Refusal | None:
+        if self.collection is not None:
+            # Its worker handed it over to its children; nothing more comes from that attempt.
+            return Refusal.JOB_NOT_RUNNING if attempt == self.attempt else Refusal.STALE_ATTEMPT
         if attempt != self.attempt:
             return Refusal.STALE_ATTEMPT
         if self.status.terminal:
@@ -249,3 +304,15 @@ class Job:
         if self.status is not JobStatus.RUNNING:
             return Refusal.JOB_NOT_RUNNING
         return None
+
+
+def _roll_up_reason(counts: ChildCounts, status: JobStatus) -> str:
+    if status is JobStatus.RUNNING:
+        return "entries are queued or running"
+    if status is JobStatus.PAUSED:
+        return "every unfinished entry is paused"
+    if not counts.total:
+        return "the collection has no entries"
+    return (
+        f"every entry finished ({counts.by_status.get(JobStatus.COMPLETED, 0)} of {counts.total} completed)"
+    )

@@ -33,12 +33,13 @@ from haul.contract.limits import (
     SHA256_PATTERN,
 )
 from haul.contract.urls import UrlRefused, check_url
+from jobstore.domain.collections import MAX_ENTRY_INDEX, CollectionEntry, items_problem
 from jobstore.domain.errors import InvalidInput
 from jobstore.domain.thumbnails import shown_thumbnail
 from jobstore.domain.values import FileResult, JobMeta, JobStage, ProgressReport
 
 __all__ = [
-    "DEFAULT_PAGE_SIZE", "DEFAULT_STATS_DAYS", "MAX_ATTEMPTS", "MAX_BATCH", "MAX_BYTES", "MAX_HEIGHT",
+    "DEFAULT_PAGE_SIZE", "DEFAULT_STATS_DAYS", "MAX_ATTEMPT", "MAX_ATTEMPTS", "MAX_BATCH", "MAX_BYTES", "MAX_HEIGHT",
     "MAX_MESSAGE", "MAX_PAGE_SIZE", "MAX_PATH", "MAX_REASON", "MAX_SHORT_TEXT", "MAX_STATS_DAYS", "MAX_TITLE",
 ]  # fmt: skip
 
@@ -148,3 +149,34 @@ def error_message(message: str) -> str:
     """A worker's error text, refused when oversized and otherwise cut to one short line: a
     backstop, so no traceback or server path reaches the job, its history or the browsers."""
     return short_error_message(text("error_message", message, MAX_MESSAGE))
+
+
+def items(value: str) -> str:
+    """A collection's choice of entries, in yt-dlp's playlist_items syntax."""
+    problem = items_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"options.{problem}")
+    return value
+
+
+def collection_entry(key: str, entry_url: str, title: str, index: int, refused: str) -> CollectionEntry:
+    """One entry of a worker's collection report. An entry URL that jobstore's own URL check
+    refuses becomes a refused entry, like one the worker's policy refused: the others go on."""
+    if not key:
+        raise InvalidInput("every collection entry needs a key")
+    if not refused:
+        try:
+            entry_url = url(entry_url)
+        except InvalidInput as exc:
+            refused = str(exc)
+    if refused:
+        # Kept for the record only, never downloaded: cut and cleaned rather than refused.
+        entry_url = entry_url.replace("\x00", "")[:MAX_PATH]
+        refused = short_error_message(refused.replace("\x00", "")[:MAX_MESSAGE]) or "refused"
+    return CollectionEntry(
+        key=text("entry key", key, MAX_PATH),
+        url=entry_url,
+        title=text("entry title", title, MAX_TITLE),
+        index=count("entry index", index, MAX_ENTRY_INDEX),
+        refused=refused,
+    )

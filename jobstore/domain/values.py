@@ -34,22 +34,39 @@ class JobOptions:
     max_height: int = 0
     audio_format: AudioFormat | None = None
     video_container: VideoContainer | None = None
+    # For a collection: which entries (yt-dlp's playlist_items syntax) and how many at most
+    # (0: the server default). A child does not inherit them.
+    items: str = ""
+    max_items: int = 0
+    # Download again what the archive already holds.
+    redownload: bool = False
 
     def to_json(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "max_height": self.max_height,
             "audio_format": self.audio_format.value if self.audio_format else None,
             "video_container": self.video_container.value if self.video_container else None,
         }
+        # The collection options only when set: a single download's document stays as it was.
+        chosen = {"items": self.items, "max_items": self.max_items, "redownload": self.redownload}
+        document.update({name: value for name, value in chosen.items() if value})
+        return document
+
+    def for_entry(self) -> JobOptions:
+        """The options a collection's child inherits: all but those that choose entries."""
+        return dataclasses.replace(self, items="", max_items=0)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> JobOptions:
         audio, container = data.get("audio_format"), data.get("video_container")
-        height = data.get("max_height")
+        height, items, max_items = data.get("max_height"), data.get("items"), data.get("max_items")
         return cls(
             max_height=height if isinstance(height, int) else 0,
             audio_format=AudioFormat(audio) if isinstance(audio, str) else None,
             video_container=VideoContainer(container) if isinstance(container, str) else None,
+            items=items if isinstance(items, str) else "",
+            max_items=max_items if isinstance(max_items, int) else 0,
+            redownload=data.get("redownload") is True,
         )
 
 

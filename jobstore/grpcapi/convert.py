@@ -18,6 +18,7 @@ from haul.contract.proto_enums import from_proto, to_proto
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from jobstore.domain import validation
 from jobstore.domain.changes import JobChange
+from jobstore.domain.collections import HARD_MAX_ITEMS, CollectionReport, CollectionSummary
 from jobstore.domain.errors import InvalidInput
 from jobstore.domain.model import Job, Refusal, StatusChange
 from jobstore.domain.stats import DailyStats, StatsFigures
@@ -34,7 +35,7 @@ from jobstore.domain.values import (
 E = TypeVar("E", bound=StrEnum)
 
 # The fields of pb.Job that are messages of their own; the rest are values.
-JOB_MESSAGES = ("options", "meta")
+JOB_MESSAGES = ("options", "meta", "collection")
 JOB_VALUES = tuple(f.name for f in pb.Job.DESCRIPTOR.fields if f.name not in JOB_MESSAGES)
 
 
@@ -75,7 +76,16 @@ def value_to_pb(value: object) -> Any:
 
 def job_to_pb(job: Job) -> pb.Job:
     values = {name: value_to_pb(getattr(job, name)) for name in JOB_VALUES}
-    return pb.Job(**values, options=options_to_pb(job.options), meta=meta_to_pb(job.meta))
+    return pb.Job(
+        **values,
+        options=options_to_pb(job.options),
+        meta=meta_to_pb(job.meta),
+        collection=None if job.collection is None else collection_to_pb(job.collection),
+    )
+
+
+def collection_to_pb(summary: CollectionSummary) -> pb.CollectionSummary:
+    return pb.CollectionSummary(**dataclasses.asdict(summary))
 
 
 def options_to_pb(options: JobOptions) -> pb.JobOptions:
@@ -83,6 +93,9 @@ def options_to_pb(options: JobOptions) -> pb.JobOptions:
         max_height=options.max_height,
         audio_format=value_to_pb(options.audio_format),
         video_container=value_to_pb(options.video_container),
+        items=options.items,
+        max_items=options.max_items,
+        redownload=options.redownload,
     )
 
 
@@ -125,6 +138,9 @@ def options_from_pb(options: pb.JobOptions) -> JobOptions:
         video_container=from_pb(
             VideoContainer, options.video_container, "options.video_container", optional=True
         ),
+        items=validation.items(options.items),
+        max_items=validation.count("options.max_items", options.max_items, HARD_MAX_ITEMS),
+        redownload=options.redownload,
     )
 
 
@@ -154,4 +170,18 @@ def file_result_from_pb(request: pb.CompleteJobRequest) -> FileResult:
         request.size,
         request.sha256,
         meta_from_pb(request.meta) if request.HasField("meta") else None,
+    )
+
+
+def collection_report_from_pb(request: pb.ReportCollectionRequest) -> CollectionReport:
+    if len(request.entries) > HARD_MAX_ITEMS:
+        raise InvalidInput(f"at most {HARD_MAX_ITEMS} entries per collection")
+    return CollectionReport(
+        attempt=validation.count("attempt", request.attempt, validation.MAX_ATTEMPT),
+        title=validation.text("title", request.title, validation.MAX_TITLE),
+        entries=tuple(
+            validation.collection_entry(e.key, e.url, e.title, e.index, e.refused) for e in request.entries
+        ),
+        listed=validation.count("listed", request.listed, validation.MAX_ATTEMPT),
+        truncated=request.truncated,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any, TypeAlias
 
 import grpc
@@ -30,18 +31,26 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
         hub: ChangeHub,
         default_max_attempts: int,
         metrics: JobstoreMetrics,
+        *,
+        collection_max_items: int = 500,
     ) -> None:
         self._uow = uow_factory
+        self._collection_max_items = collection_max_items
         self._hub = hub
         self._default_max_attempts = default_max_attempts
         self._metrics = metrics
 
     @unary
     async def CreateJob(self, request: pb.CreateJobRequest, context: Context) -> pb.CreateJobResponse:
+        options = convert.options_from_pb(request.options)
+        job_type = convert.from_pb(JobType, request.type, "type", optional=True) or JobType.AUTO
+        if job_type is not JobType.FILE:
+            # The cap is settled now, so the worker that may find a collection knows it.
+            options = replace(options, max_items=options.max_items or self._collection_max_items)
         command = service.CreateJob(
             url=validation.url(request.url),
-            type=convert.from_pb(JobType, request.type, "type", optional=True) or JobType.AUTO,
-            options=convert.options_from_pb(request.options),
+            type=job_type,
+            options=options,
             max_attempts=validation.count("max_attempts", request.max_attempts, validation.MAX_ATTEMPTS)
             or self._default_max_attempts,
             idempotency_key=validation.text(
@@ -66,15 +75,20 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
         statuses = [convert.required(JobStatus, s, "statuses") for s in request.statuses]
         size = validation.count("page_size", request.page_size, validation.MAX_PAGE_SIZE)
         token = validation.text("page_token", request.page_token, validation.MAX_SHORT_TEXT)
-        page = await service.list_jobs(self._uow(), statuses, size or validation.DEFAULT_PAGE_SIZE, token)
+        parent_id = validation.job_id(request.parent_id) if request.parent_id else None
+        page = await service.list_jobs(
+            self._uow(), statuses, size or validation.DEFAULT_PAGE_SIZE, token, parent_id
+        )
         return pb.ListJobsResponse(
             jobs=[convert.job_to_pb(j) for j in page.jobs], next_page_token=page.next_page_token
         )
 
     @unary
     async def DeleteJob(self, request: pb.DeleteJobRequest, context: Context) -> pb.DeleteJobResponse:
-        job = await service.delete_job(self._uow(), validation.job_id(request.job_id))
-        return pb.DeleteJobResponse(job=convert.job_to_pb(job))
+        deletion = await service.delete_job(self._uow(), validation.job_id(request.job_id))
+        return pb.DeleteJobResponse(
+            job=convert.job_to_pb(deletion.job), removed_job_ids=[str(j.id) for j in deletion.removed]
+        )
 
     @unary
     async def ControlJob(self, request: pb.ControlJobRequest, context: Context) -> pb.ControlJobResponse:
@@ -141,6 +155,23 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
             request.retryable,
         )
         return _finish_reply(outcome)
+
+    @unary
+    async def ReportCollection(
+        self, request: pb.ReportCollectionRequest, context: Context
+    ) -> pb.ReportCollectionResponse:
+        outcome = await service.report_collection(
+            self._uow(),
+            validation.job_id(request.job_id),
+            convert.collection_report_from_pb(request),
+            self._collection_max_items,
+        )
+        return pb.ReportCollectionResponse(
+            accepted=outcome.accepted,
+            refusal=convert.refusal_to_pb(outcome.refusal),
+            job=convert.job_to_pb(outcome.job) if outcome.job else None,
+            created=outcome.created,
+        )
 
     @unary
     async def GetStats(self, request: pb.GetStatsRequest, context: Context) -> pb.GetStatsResponse:

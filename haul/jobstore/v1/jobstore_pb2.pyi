@@ -121,14 +121,20 @@ CHANGE_KIND_UPSERTED: ChangeKind
 CHANGE_KIND_DELETED: ChangeKind
 
 class JobOptions(_message.Message):
-    __slots__ = ("max_height", "audio_format", "video_container")
+    __slots__ = ("max_height", "audio_format", "video_container", "items", "max_items", "redownload")
     MAX_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FORMAT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REDOWNLOAD_FIELD_NUMBER: _ClassVar[int]
     max_height: int
     audio_format: AudioFormat
     video_container: VideoContainer
-    def __init__(self, max_height: _Optional[int] = ..., audio_format: _Optional[_Union[AudioFormat, str]] = ..., video_container: _Optional[_Union[VideoContainer, str]] = ...) -> None: ...
+    items: str
+    max_items: int
+    redownload: bool
+    def __init__(self, max_height: _Optional[int] = ..., audio_format: _Optional[_Union[AudioFormat, str]] = ..., video_container: _Optional[_Union[VideoContainer, str]] = ..., items: _Optional[str] = ..., max_items: _Optional[int] = ..., redownload: _Optional[bool] = ...) -> None: ...
 
 class JobMeta(_message.Message):
     __slots__ = ("title", "duration", "extractor", "thumbnail")
@@ -143,7 +149,7 @@ class JobMeta(_message.Message):
     def __init__(self, title: _Optional[str] = ..., duration: _Optional[float] = ..., extractor: _Optional[str] = ..., thumbnail: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "url", "type", "options", "status", "stage", "progress", "downloaded_bytes", "total_bytes", "speed", "eta", "filename", "output_path", "size", "sha256", "error_code", "error_message", "meta", "attempt", "max_attempts", "worker_id", "heartbeat_at", "created_at", "updated_at", "started_at", "finished_at", "progress_seq")
+    __slots__ = ("id", "url", "type", "options", "status", "stage", "progress", "downloaded_bytes", "total_bytes", "speed", "eta", "filename", "output_path", "size", "sha256", "error_code", "error_message", "meta", "attempt", "max_attempts", "worker_id", "heartbeat_at", "created_at", "updated_at", "started_at", "finished_at", "progress_seq", "parent_id", "entry_index", "collection")
     ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -171,6 +177,9 @@ class Job(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_SEQ_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
     id: str
     url: str
     type: JobType
@@ -198,7 +207,36 @@ class Job(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     progress_seq: int
-    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., type: _Optional[_Union[JobType, str]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., status: _Optional[_Union[JobStatus, str]] = ..., stage: _Optional[_Union[JobStage, str]] = ..., progress: _Optional[float] = ..., downloaded_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ..., speed: _Optional[float] = ..., eta: _Optional[float] = ..., filename: _Optional[str] = ..., output_path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., meta: _Optional[_Union[JobMeta, _Mapping]] = ..., attempt: _Optional[int] = ..., max_attempts: _Optional[int] = ..., worker_id: _Optional[str] = ..., heartbeat_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress_seq: _Optional[int] = ...) -> None: ...
+    parent_id: str
+    entry_index: int
+    collection: CollectionSummary
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., type: _Optional[_Union[JobType, str]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., status: _Optional[_Union[JobStatus, str]] = ..., stage: _Optional[_Union[JobStage, str]] = ..., progress: _Optional[float] = ..., downloaded_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ..., speed: _Optional[float] = ..., eta: _Optional[float] = ..., filename: _Optional[str] = ..., output_path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., meta: _Optional[_Union[JobMeta, _Mapping]] = ..., attempt: _Optional[int] = ..., max_attempts: _Optional[int] = ..., worker_id: _Optional[str] = ..., heartbeat_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress_seq: _Optional[int] = ..., parent_id: _Optional[str] = ..., entry_index: _Optional[int] = ..., collection: _Optional[_Union[CollectionSummary, _Mapping]] = ...) -> None: ...
+
+class CollectionSummary(_message.Message):
+    __slots__ = ("title", "total", "queued", "running", "paused", "completed", "failed", "cancelled", "skipped", "listed", "truncated")
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    LISTED_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    title: str
+    total: int
+    queued: int
+    running: int
+    paused: int
+    completed: int
+    failed: int
+    cancelled: int
+    skipped: int
+    listed: int
+    truncated: bool
+    def __init__(self, title: _Optional[str] = ..., total: _Optional[int] = ..., queued: _Optional[int] = ..., running: _Optional[int] = ..., paused: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ..., skipped: _Optional[int] = ..., listed: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("at", "from_status", "to_status", "actor", "reason")
@@ -253,14 +291,16 @@ class GetJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., history: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "statuses")
+    __slots__ = ("page_size", "page_token", "statuses", "parent_id")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     statuses: _containers.RepeatedScalarFieldContainer[JobStatus]
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[JobStatus, str]]] = ...) -> None: ...
+    parent_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., parent_id: _Optional[str] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_page_token")
@@ -277,10 +317,12 @@ class DeleteJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class DeleteJobResponse(_message.Message):
-    __slots__ = ("job",)
+    __slots__ = ("job", "removed_job_ids")
     JOB_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     job: Job
-    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
+    removed_job_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., removed_job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ControlJobRequest(_message.Message):
     __slots__ = ("job_id", "action", "reason")
@@ -407,6 +449,48 @@ class FinishJobResponse(_message.Message):
     refusal: Refusal
     job: Job
     def __init__(self, accepted: _Optional[bool] = ..., refusal: _Optional[_Union[Refusal, str]] = ..., job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
+
+class CollectionEntry(_message.Message):
+    __slots__ = ("key", "url", "title", "index", "refused")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    url: str
+    title: str
+    index: int
+    refused: str
+    def __init__(self, key: _Optional[str] = ..., url: _Optional[str] = ..., title: _Optional[str] = ..., index: _Optional[int] = ..., refused: _Optional[str] = ...) -> None: ...
+
+class ReportCollectionRequest(_message.Message):
+    __slots__ = ("job_id", "attempt", "title", "entries", "listed", "truncated")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    LISTED_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    attempt: int
+    title: str
+    entries: _containers.RepeatedCompositeFieldContainer[CollectionEntry]
+    listed: int
+    truncated: bool
+    def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., title: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[CollectionEntry, _Mapping]]] = ..., listed: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
+class ReportCollectionResponse(_message.Message):
+    __slots__ = ("accepted", "refusal", "job", "created")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    accepted: bool
+    refusal: Refusal
+    job: Job
+    created: int
+    def __init__(self, accepted: _Optional[bool] = ..., refusal: _Optional[_Union[Refusal, str]] = ..., job: _Optional[_Union[Job, _Mapping]] = ..., created: _Optional[int] = ...) -> None: ...
 
 class WatchJobsRequest(_message.Message):
     __slots__ = ()

@@ -80,6 +80,11 @@ class JobStoreServiceStub:
                 request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
                 response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishJobResponse.FromString,
                 _registered_method=True)
+        self.ReportCollection = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/ReportCollection',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportCollectionRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportCollectionResponse.FromString,
+                _registered_method=True)
         self.WatchJobs = channel.unary_stream(
                 '/haul.jobstore.v1.JobStoreService/WatchJobs',
                 request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.WatchJobsRequest.SerializeToString,
@@ -111,14 +116,14 @@ class JobStoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """Read a page of jobs, newest first.
+        """Read a page of top-level jobs, newest first, or of one collection's children in entry order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteJob(self, request, context):
-        """Remove a job and its history.
+        """Remove a job and its history; a collection's children go with it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -154,6 +159,14 @@ class JobStoreServiceServicer:
 
     def FailJob(self, request, context):
         """A worker reports failure.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportCollection(self, request, context):
+        """A worker reports that the job's URL is a collection: jobstore creates one queued child per
+        entry in one write, and the job becomes their parent. Fenced like CompleteJob.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -223,6 +236,11 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     servicer.FailJob,
                     request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.FromString,
                     response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishJobResponse.SerializeToString,
+            ),
+            'ReportCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportCollection,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportCollectionRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportCollectionResponse.SerializeToString,
             ),
             'WatchJobs': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchJobs,
@@ -479,6 +497,33 @@ class JobStoreService:
             '/haul.jobstore.v1.JobStoreService/FailJob',
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.FailJobRequest.SerializeToString,
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.FinishJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/ReportCollection',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportCollectionRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ReportCollectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

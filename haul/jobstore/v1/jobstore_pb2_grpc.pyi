@@ -40,9 +40,9 @@ class JobStoreServiceStub:
     GetJob: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.GetJobRequest, _jobstore_pb2.GetJobResponse]
     """Read one job."""
     ListJobs: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.ListJobsRequest, _jobstore_pb2.ListJobsResponse]
-    """Read a page of jobs, newest first."""
+    """Read a page of top-level jobs, newest first, or of one collection's children in entry order."""
     DeleteJob: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.DeleteJobRequest, _jobstore_pb2.DeleteJobResponse]
-    """Remove a job and its history."""
+    """Remove a job and its history; a collection's children go with it."""
     ControlJob: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.ControlJobRequest, _jobstore_pb2.ControlJobResponse]
     """Cancel, pause, resume or retry a job."""
     ClaimJob: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.ClaimJobRequest, _jobstore_pb2.ClaimJobResponse]
@@ -53,6 +53,10 @@ class JobStoreServiceStub:
     """A worker reports success."""
     FailJob: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.FailJobRequest, _jobstore_pb2.FinishJobResponse]
     """A worker reports failure."""
+    ReportCollection: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.ReportCollectionRequest, _jobstore_pb2.ReportCollectionResponse]
+    """A worker reports that the job's URL is a collection: jobstore creates one queued child per
+    entry in one write, and the job becomes their parent. Fenced like CompleteJob.
+    """
     WatchJobs: _grpc.UnaryStreamMultiCallable[_jobstore_pb2.WatchJobsRequest, _jobstore_pb2.JobChange]
     """Every change to every job, as it is committed, until the client hangs up. Each change
     yields one event carrying the job's state at or after that change (latest state wins).
@@ -73,9 +77,9 @@ class JobStoreServiceAsyncStub(JobStoreServiceStub):
     GetJob: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.GetJobRequest, _jobstore_pb2.GetJobResponse]  # type: ignore[assignment]
     """Read one job."""
     ListJobs: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.ListJobsRequest, _jobstore_pb2.ListJobsResponse]  # type: ignore[assignment]
-    """Read a page of jobs, newest first."""
+    """Read a page of top-level jobs, newest first, or of one collection's children in entry order."""
     DeleteJob: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.DeleteJobRequest, _jobstore_pb2.DeleteJobResponse]  # type: ignore[assignment]
-    """Remove a job and its history."""
+    """Remove a job and its history; a collection's children go with it."""
     ControlJob: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.ControlJobRequest, _jobstore_pb2.ControlJobResponse]  # type: ignore[assignment]
     """Cancel, pause, resume or retry a job."""
     ClaimJob: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.ClaimJobRequest, _jobstore_pb2.ClaimJobResponse]  # type: ignore[assignment]
@@ -86,6 +90,10 @@ class JobStoreServiceAsyncStub(JobStoreServiceStub):
     """A worker reports success."""
     FailJob: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.FailJobRequest, _jobstore_pb2.FinishJobResponse]  # type: ignore[assignment]
     """A worker reports failure."""
+    ReportCollection: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.ReportCollectionRequest, _jobstore_pb2.ReportCollectionResponse]  # type: ignore[assignment]
+    """A worker reports that the job's URL is a collection: jobstore creates one queued child per
+    entry in one write, and the job becomes their parent. Fenced like CompleteJob.
+    """
     WatchJobs: _aio.UnaryStreamMultiCallable[_jobstore_pb2.WatchJobsRequest, _jobstore_pb2.JobChange]  # type: ignore[assignment]
     """Every change to every job, as it is committed, until the client hangs up. Each change
     yields one event carrying the job's state at or after that change (latest state wins).
@@ -121,7 +129,7 @@ class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _jobstore_pb2.ListJobsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_jobstore_pb2.ListJobsResponse, _abc.Awaitable[_jobstore_pb2.ListJobsResponse]]:
-        """Read a page of jobs, newest first."""
+        """Read a page of top-level jobs, newest first, or of one collection's children in entry order."""
 
     @_abc_1.abstractmethod
     def DeleteJob(
@@ -129,7 +137,7 @@ class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _jobstore_pb2.DeleteJobRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_jobstore_pb2.DeleteJobResponse, _abc.Awaitable[_jobstore_pb2.DeleteJobResponse]]:
-        """Remove a job and its history."""
+        """Remove a job and its history; a collection's children go with it."""
 
     @_abc_1.abstractmethod
     def ControlJob(
@@ -170,6 +178,16 @@ class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_jobstore_pb2.FinishJobResponse, _abc.Awaitable[_jobstore_pb2.FinishJobResponse]]:
         """A worker reports failure."""
+
+    @_abc_1.abstractmethod
+    def ReportCollection(
+        self,
+        request: _jobstore_pb2.ReportCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.ReportCollectionResponse, _abc.Awaitable[_jobstore_pb2.ReportCollectionResponse]]:
+        """A worker reports that the job's URL is a collection: jobstore creates one queued child per
+        entry in one write, and the job becomes their parent. Fenced like CompleteJob.
+        """
 
     @_abc_1.abstractmethod
     def WatchJobs(
