@@ -20,6 +20,19 @@ Routes:
   ffmpeg on first request); `/thumb.svg`: an SVG with a script; `/thumb-html.jpg`: an HTML page
   named like a JPEG; `/thumb-large.jpg`: a body that starts like a JPEG and runs to
   LARGE_THUMBNAIL_SIZE bytes, chunked (no Content-Length).
+
+Collections (the text comes from tests/support/feeds.py):
+- `/audio/episode-{n}.m4a`: EPISODES short AAC files, a different tone each (so different bytes);
+- `/feeds/podcast.rss`: a podcast feed of those episodes, with titles and guids;
+- `/feeds/videos.html`: a page with VIDEO_PAGE_CLIPS `<video>` elements playing `/clips/{n}.mp4`
+  (each the bytes of `/video.mp4`; the request log tells which one was fetched);
+- `/feeds/growing.rss`: a feed that gains an item each time a test calls `add_feed_item()`;
+- `/feeds/large.rss`: LARGE_FEED_ENTRIES entries; `/feeds/malformed.rss`: a feed cut off mid-item;
+- `/feeds/hostile.rss?port=`: good episodes around entries at `file://`, `ftp://`, credentials, a
+  private address, 127.0.0.1 and `localhost` on `port` (a canary's).
+
+`host` puts the server on another loopback address than 127.0.0.1 (127.0.0.2, say), so a test can
+allow it through an egress guard while 127.0.0.1 and `localhost` stay refused.
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.support import feeds
 from tests.support.loop_thread import AppThread
 from tests.support.process import free_port
 
@@ -46,6 +60,7 @@ CHUNK = 64 * 1024
 STALL_BYTES = 256 * 1024
 STALL_SECONDS = 300
 LARGE_THUMBNAIL_SIZE = 3 * 1024 * 1024
+VIDEO_PAGE_CLIPS = 3
 HOSTILE_DISPOSITION = (
     "attachment; filename=\"../../etc/evil.mp4\"; filename*=UTF-8''..%2F..%2F%E2%80%AEevil%00.mp4"
 )
@@ -92,10 +107,26 @@ def make_media(folder: Path) -> MediaFiles:
             out.write(index.to_bytes(8, "big") + block[8:])
     with open(folder / "large.bin", "rb") as source, open(folder / "medium.bin", "wb") as out:
         out.write(source.read(MEDIUM_SIZE))
+    episodes = _make_episodes(ffmpeg, folder / "audio")
     files = MediaFiles(folder)
-    for name in ("video.mp4", "medium.bin", "large.bin"):
+    for name in ("video.mp4", "medium.bin", "large.bin", *episodes):
         files.sha256[name] = sha256_of(folder / name)
     return files
+
+
+def _make_episodes(ffmpeg: str, folder: Path) -> list[str]:
+    """The podcast's episodes: one second of a different tone each, in one ffmpeg run."""
+    folder.mkdir(exist_ok=True)
+    command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y"]
+    names = []
+    for number in range(1, feeds.EPISODES + 1):
+        command += ["-f", "lavfi", "-i", f"sine=frequency={220 * number}:duration=1"]
+    for number in range(1, feeds.EPISODES + 1):
+        name = f"audio/episode-{number}.m4a"
+        command += ["-map", f"{number - 1}:a", "-c:a", "aac", "-b:a", "48k", str(folder.parent / name)]
+        names.append(name)
+    subprocess.run(command, check=True, timeout=120)
+    return names
 
 
 def sha256_of(path: Path) -> str:
@@ -118,17 +149,23 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 class MediaServer(AppThread):
-    def __init__(self, media: MediaFiles) -> None:
-        super().__init__(
-            "media-server", "127.0.0.1", free_port(), timeout=30, access_log=None, shutdown_timeout=1.0
-        )
+    def __init__(self, media: MediaFiles, host: str = "127.0.0.1") -> None:
+        super().__init__("media-server", host, free_port(), timeout=30, access_log=None, shutdown_timeout=1.0)
         self.media = media
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{host}:{self.port}"
         self.requests: list[LoggedRequest] = []
         # Bytes per second for /slow/ requests without ?rate=; tests may change it mid-download.
         self.slow_rate = 1024 * 1024
         # Body bytes sent by /slow/ answers, per request path.
         self.served: Counter[str] = Counter()
+        # /feeds/growing.rss, newest last; `add_feed_item` appends (a list append is atomic).
+        self.growing_items = [feeds.episode(self.base_url, n) for n in range(1, feeds.GROWING_FEED_START + 1)]
+
+    def add_feed_item(self) -> feeds.FeedItem:
+        """One more entry in /feeds/growing.rss, seen by the next request; returns it."""
+        item = feeds.episode(self.base_url, len(self.growing_items) + 1)
+        self.growing_items.append(item)
+        return item
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -156,6 +193,14 @@ class MediaServer(AppThread):
         app.router.add_get("/thumb-html.jpg", self._thumb_html)
         app.router.add_get("/thumb-large.jpg", self._thumb_large)
         app.router.add_static("/hls", folder / "hls")
+        app.router.add_get("/audio/{name}", self._episode)
+        app.router.add_get("/clips/{n:[0-9]+}.mp4", self._clip)
+        app.router.add_get("/feeds/podcast.rss", self._podcast)
+        app.router.add_get("/feeds/videos.html", self._video_page)
+        app.router.add_get("/feeds/growing.rss", self._growing)
+        app.router.add_get("/feeds/large.rss", self._large_feed)
+        app.router.add_get("/feeds/malformed.rss", self._malformed_feed)
+        app.router.add_get("/feeds/hostile.rss", self._hostile_feed)
         for name in ("video.mp4", "medium.bin", "large.bin"):
             app.router.add_get(f"/{name}", self._file)
         return app
@@ -167,6 +212,41 @@ class MediaServer(AppThread):
 
     async def _file(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(self.media.folder / request.path.lstrip("/"))
+
+    async def _episode(self, request: web.Request) -> web.FileResponse:
+        # A handler, not a static route: a server given media made elsewhere may have no audio/.
+        path = self.media.folder / "audio" / request.match_info["name"]
+        if not path.is_file() or path.parent.name != "audio":
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    async def _clip(self, _request: web.Request) -> web.FileResponse:
+        return web.FileResponse(self.media.folder / "video.mp4")
+
+    @staticmethod
+    def _feed(text: str) -> web.Response:
+        return web.Response(text=text, content_type="application/rss+xml")
+
+    async def _podcast(self, _request: web.Request) -> web.Response:
+        return self._feed(feeds.rss("Test podcast", feeds.podcast_items(self.base_url)))
+
+    async def _video_page(self, _request: web.Request) -> web.Response:
+        sources = [f"/clips/{n}.mp4" for n in range(1, VIDEO_PAGE_CLIPS + 1)]
+        return web.Response(text=feeds.video_page("Several videos", sources), content_type="text/html")
+
+    async def _growing(self, _request: web.Request) -> web.Response:
+        return self._feed(feeds.rss("Growing feed", list(self.growing_items)))
+
+    async def _large_feed(self, _request: web.Request) -> web.Response:
+        items = feeds.numbered_items(self.base_url, feeds.LARGE_FEED_ENTRIES)
+        return self._feed(feeds.rss("Large feed", items))
+
+    async def _malformed_feed(self, _request: web.Request) -> web.Response:
+        return self._feed(feeds.MALFORMED_FEED)
+
+    async def _hostile_feed(self, request: web.Request) -> web.Response:
+        items = feeds.hostile_items(self.base_url, int(request.query["port"]))
+        return self._feed(feeds.rss("Hostile feed", items))
 
     async def _redirect(self, request: web.Request) -> web.Response:
         remaining = int(request.match_info["n"])
@@ -273,14 +353,14 @@ def thumbnail_jpeg(folder: Path) -> Path:
     return path
 
 
-def serve(folder: Path) -> Iterator[MediaServer]:
-    """Make the media in `folder` and serve it until the generator is closed."""
-    yield from serve_files(make_media(folder))
+def serve(folder: Path, host: str = "127.0.0.1") -> Iterator[MediaServer]:
+    """Make the media in `folder` and serve it on `host` until the generator is closed."""
+    yield from serve_files(make_media(folder), host)
 
 
-def serve_files(files: MediaFiles) -> Iterator[MediaServer]:
+def serve_files(files: MediaFiles, host: str = "127.0.0.1") -> Iterator[MediaServer]:
     """Serve media already in place until the generator is closed."""
-    server = MediaServer(files)
+    server = MediaServer(files, host)
     server.start()
     try:
         yield server
