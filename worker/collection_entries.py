@@ -89,7 +89,7 @@ def refusal(url: str) -> str | None:
     if not url:
         return NO_URL_REASON
     bare, _ = unsmuggle_url(url, {})
-    for candidate in (bare, url):
+    for candidate in dict.fromkeys((bare, url)):  # the same text once when nothing is smuggled
         try:
             check_url(candidate)
         except UrlRefused as exc:

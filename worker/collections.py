@@ -17,8 +17,9 @@ Bounds, so that a hostile or endless source costs a known amount:
 - bytes: a response is read in chunks, at most `max_response_bytes` of it;
 - time: a deadline, checked before each request, between chunks and at each entry.
 A budget that runs out once entries have arrived ends the listing there, truncated; before
-any entry, the resolution fails. A read that trickles slower than one chunk per socket timeout
-is stopped by the job's own watchdog, as a download would be.
+any entry, the resolution fails. The deadline is checked between chunks of READ_CHUNK bytes,
+so a source that trickles overruns it by at most one chunk's time; one slower than a chunk per
+socket timeout can hold a read longer, and is the job's watchdog's to stop, as a download is.
 
 Failures are DownloadFailed with a stable code: COLLECTION_UNREADABLE (not retried: yt-dlp found
 neither media nor a collection, e.g. a feed that is not well-formed XML), COLLECTION_TIMEOUT
@@ -47,7 +48,7 @@ COLLECTION_TYPES = frozenset({"playlist", "multi_video"})
 RESOLVE_SECONDS = 60.0
 MAX_REQUESTS = 50
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-READ_CHUNK = 64 * 1024
+READ_CHUNK = 16 * 1024
 MAX_ITEMS_LENGTH = 256
 UNREADABLE_MESSAGE = (
     "no media and no collection yt-dlp can read at this URL (a feed that is not well-formed, or a "
@@ -215,7 +216,9 @@ class CollectionResolver:
                     return _cut_short(cause, collector)
                 if "Unsupported URL" in str(exc):
                     raise DownloadFailed(
-                        "COLLECTION_UNREADABLE", f"{UNREADABLE_MESSAGE}: {exc}", False
+                        "COLLECTION_UNREADABLE",
+                        f"{UNREADABLE_MESSAGE}: {str(exc).removeprefix('ERROR: ')}",
+                        False,
                     ) from None
                 raise classify(exc) from None
             except RequestError as exc:

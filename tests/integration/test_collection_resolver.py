@@ -119,6 +119,9 @@ def test_a_page_of_several_videos_lists_each_and_each_downloads_its_own_clip(
     fetched = {r.path for r in origin.requests[since:] if r.path.startswith("/clips/")}
     assert fetched == {"/clips/2.mp4"}
     assert media_id(guard, collection.entries[1].url) == "videos-2"
+    capped = resolver.resolve(origin.url("/feeds/videos.html"), max_items=2)
+    assert capped is not None and (capped.listed, capped.truncated) == (3, True)
+    assert [e.key for e in capped.entries] == ["videos-1", "videos-2"]
 
 
 def test_items_choose_entries(origin: MediaServer, resolver: CollectionResolver) -> None:
@@ -179,6 +182,16 @@ def test_budgets_bound_the_resolution(origin: MediaServer, guard: EgressProxyThr
         with pytest.raises(DownloadFailed) as failure:
             CollectionResolver(egress, limits).resolve(url, max_items=10)
         assert (failure.value.code, failure.value.retryable) == (code, retryable), limits
+
+
+def test_the_deadline_cuts_a_feed_that_trickles_in(origin: MediaServer, guard: EgressProxyThread) -> None:
+    resolver = CollectionResolver(guard.proxy.tool_egress("job-1"), CollectionLimits(seconds=1.0))
+    started = time.monotonic()
+    with pytest.raises(DownloadFailed) as failure:
+        resolver.resolve(origin.url("/feeds/slow.rss?rate=32768"), max_items=10)  # about 8 s to send
+    elapsed = time.monotonic() - started
+    assert (failure.value.code, failure.value.retryable) == ("COLLECTION_TIMEOUT", True)
+    assert elapsed < 3, f"a 1 s deadline took {elapsed:.1f} s"
 
 
 def test_a_stop_request_stops_the_listing(origin: MediaServer, resolver: CollectionResolver) -> None:

@@ -27,7 +27,8 @@ Collections (the text comes from tests/support/feeds.py):
 - `/feeds/videos.html`: a page with VIDEO_PAGE_CLIPS `<video>` elements playing `/clips/{n}.mp4`
   (each the bytes of `/video.mp4`; the request log tells which one was fetched);
 - `/feeds/growing.rss`: a feed that gains an item each time a test calls `add_feed_item()`;
-- `/feeds/large.rss`: LARGE_FEED_ENTRIES entries; `/feeds/malformed.rss`: a feed cut off mid-item;
+- `/feeds/large.rss`: LARGE_FEED_ENTRIES entries; `/feeds/slow.rss?rate=`: the same, sent at
+  `rate` bytes/s; `/feeds/malformed.rss`: a feed cut off mid-item;
 - `/feeds/hostile.rss?port=`: good episodes around entries at `file://`, `ftp://`, credentials, a
   private address, 127.0.0.1 and `localhost` on `port` (a canary's).
 
@@ -199,6 +200,7 @@ class MediaServer(AppThread):
         app.router.add_get("/feeds/videos.html", self._video_page)
         app.router.add_get("/feeds/growing.rss", self._growing)
         app.router.add_get("/feeds/large.rss", self._large_feed)
+        app.router.add_get("/feeds/slow.rss", self._slow_feed)
         app.router.add_get("/feeds/malformed.rss", self._malformed_feed)
         app.router.add_get("/feeds/hostile.rss", self._hostile_feed)
         for name in ("video.mp4", "medium.bin", "large.bin"):
@@ -240,6 +242,18 @@ class MediaServer(AppThread):
     async def _large_feed(self, _request: web.Request) -> web.Response:
         items = feeds.numbered_items(self.base_url, feeds.LARGE_FEED_ENTRIES)
         return self._feed(feeds.rss("Large feed", items))
+
+    async def _slow_feed(self, request: web.Request) -> web.StreamResponse:
+        body = feeds.rss("Slow feed", feeds.numbered_items(self.base_url, feeds.LARGE_FEED_ENTRIES)).encode()
+        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+        response.content_length = len(body)
+        await response.prepare(request)
+        tick, rate = 0.05, max(1024, int(request.query.get("rate", "65536")))
+        for start in range(0, len(body), int(rate * tick)):  # ends early if the client goes away
+            await response.write(body[start : start + int(rate * tick)])
+            await asyncio.sleep(tick)
+        await response.write_eof()
+        return response
 
     async def _malformed_feed(self, _request: web.Request) -> web.Response:
         return self._feed(feeds.MALFORMED_FEED)
