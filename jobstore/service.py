@@ -363,15 +363,29 @@ async def _roll_up(uow: UnitOfWork, parent_id: uuid.UUID | None, at: datetime) -
 async def reap_stalled(
     uow: UnitOfWork, heartbeat_timeout: float, limit: int = 500, now: Clock = utcnow
 ) -> list[Job]:
-    """Re-queue (or fail, when out of attempts) running jobs whose heartbeat expired."""
+    """Re-queue (or fail, when out of attempts) running jobs whose heartbeat expired.
+
+    A collection's child takes its parent along, and parents are locked before children on every
+    path: when stalled children have parents, a first look (rolled back, so it holds no lock)
+    finds the parents, and the pass that reaps locks them first. A child whose parent was not
+    locked that way waits for the next pass.
+    """
     at = now()
     cutoff = datetime.fromtimestamp(at.timestamp() - heartbeat_timeout, UTC)
     async with uow:
-        stalled = await uow.jobs.stalled(cutoff, limit)
+        candidates = await uow.jobs.stalled(cutoff, limit)
+        parents = sorted({job.parent_id for job in candidates if job.parent_id is not None})
+    async with uow:
+        locked = {job.id for parent_id in parents if (job := await uow.jobs.get(parent_id, for_update=True))}
+        stalled = [
+            job
+            for job in await uow.jobs.stalled(cutoff, limit)
+            if job.parent_id is None or job.parent_id in locked
+        ]
         for job in stalled:
             job.stall(at, heartbeat_timeout)
             await uow.jobs.save(job)
-        for parent_id in sorted({job.parent_id for job in stalled if job.parent_id is not None}):
+        for parent_id in sorted(locked):
             await _roll_up(uow, parent_id, at)
         if stalled:
             await uow.commit()
