@@ -7,7 +7,7 @@ import pytest
 from yt_dlp.utils import smuggle_url, unsmuggle_url
 
 from worker.collection_entries import MAX_KEY_LENGTH, NO_URL_REASON, entry_key, entry_url, make_entry, refusal
-from worker.collections import check_items
+from worker.collections import CollectionLimits, _Budget, _Cut, _cut_short, _EntryCollector, check_items
 from worker.engines.base import DownloadFailed
 
 PAGE = "https://example.com/page"
@@ -89,3 +89,38 @@ def test_items_yt_dlp_cannot_read_are_refused(items: str) -> None:
     with pytest.raises(DownloadFailed) as failure:
         check_items(items)
     assert failure.value.code == "ITEMS_INVALID" and not failure.value.retryable
+
+
+def listing(max_items: int, entries: int) -> _EntryCollector:
+    """A collector that has seen `entries` entries of a 100-entry feed, as yt-dlp hands them over."""
+    collector = _EntryCollector(_Budget(CollectionLimits(), None), max_items)
+    for n in range(1, entries + 1):
+        info = {"_type": "url", "url": f"https://example.com/{n}.mp3", "id": f"id-{n}", "playlist_index": n}
+        collector.run({**info, "playlist_title": "Feed", "playlist_count": 100, "playlist_webpage_url": PAGE})
+    return collector
+
+
+def test_a_budget_that_runs_out_after_some_entries_keeps_them_truncated() -> None:
+    timeout = DownloadFailed("COLLECTION_TIMEOUT", "too slow", retryable=True)
+    collection = _cut_short(_Cut(timeout), listing(max_items=10, entries=4))
+    assert (collection.title, collection.listed, collection.truncated) == ("Feed", 100, True)
+    assert [e.key for e in collection.entries] == ["id-1", "id-2", "id-3", "id-4"]
+
+
+def test_a_budget_that_runs_out_before_any_entry_fails() -> None:
+    timeout = DownloadFailed("COLLECTION_TIMEOUT", "too slow", retryable=True)
+    with pytest.raises(DownloadFailed) as failure:
+        _cut_short(_Cut(timeout), listing(max_items=10, entries=0))
+    assert failure.value is timeout
+
+
+def test_the_collector_stops_yt_dlp_at_one_entry_past_the_cap() -> None:
+    with pytest.raises(_Cut) as cut:
+        listing(max_items=3, entries=4)
+    assert cut.value.failure is None and cut.value.stop is None
+
+
+def test_a_source_listing_one_media_twice_gives_one_entry() -> None:
+    collector = listing(max_items=10, entries=2)
+    collector.run({"_type": "url", "url": "https://example.com/1.mp3", "id": "id-1", "playlist_index": 3})
+    assert [e.key for e in collector.entries] == ["id-1", "id-2"] and collector.read == 3
