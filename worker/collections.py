@@ -123,7 +123,9 @@ class _Budget:
 
 
 class _BoundedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
-    budget: _Budget
+    def __init__(self, params: dict[str, Any], budget: _Budget) -> None:
+        self.budget = budget
+        super().__init__(params)
 
     def urlopen(self, req: Any) -> Any:
         self.budget.before_request()
@@ -201,10 +203,11 @@ class CollectionResolver:
     ) -> Collection | None:
         """The entries `url` lists, in order (those `items` chooses, at most `max_items`), or None
         when it is not a collection. Raises DownloadFailed, or StopRequested when `should_stop` says so."""
+        if max_items < 1:
+            raise ValueError("max_items must be at least 1 (jobstore resolves the default)")
         budget = _Budget(self._limits, should_stop)
         collector = _EntryCollector(budget, max_items)
-        with _BoundedYoutubeDL(self.options(items, max_items)) as ydl:
-            ydl.budget = budget
+        with _BoundedYoutubeDL(self.options(items, max_items), budget) as ydl:
             ydl.add_post_processor(collector, when="pre_process")
             try:
                 info = ydl.extract_info(url, download=False) or {}
