@@ -85,7 +85,11 @@ class Launcher:
         return found
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return dict(requests.get(f"{self.base_url}/downloads/{job_id}").json())
+        """The job as REST shows it; while the services are still starting, the answer instead."""
+        response = requests.get(f"{self.base_url}/downloads/{job_id}")
+        if response.status_code != 200:
+            return {"status": None, "http": response.status_code, "body": response.text[:500]}
+        return dict(response.json())
 
 
 @pytest.mark.slow

@@ -43,7 +43,7 @@ def completed_job() -> Job:
         sha256="a" * 64,
         error_code="STALLED",
         error_message="no sign of life",
-        meta=JobMeta("Clip", 12.5, "generic", "https://media.example/t.jpg"),
+        meta=JobMeta("Clip", 12.5, "generic", ".thumbnail.jpg"),
         attempt=3,
         attempt_base=2,
         progress_seq=7,
