@@ -19,7 +19,16 @@ from haul.contract.enums import PROTO_MIRRORED, AudioFormat, JobStage, JobStatus
 from haul.contract.events import JobSpec
 from haul.contract.proto_enums import from_proto, to_proto
 from haul.contract.reports import DailyStats, Stats, StatsFigures
-from haul.contract.rest import DownloadOptions, HistoryEvent, Job, JobDetail, JobLinks, JobMeta, JobOptions
+from haul.contract.rest import (
+    CollectionSummary,
+    DownloadOptions,
+    HistoryEvent,
+    Job,
+    JobDetail,
+    JobLinks,
+    JobMeta,
+    JobOptions,
+)
 from haul.contract.shapes import Shape
 from haul.contract.thumbnails import is_thumbnail_name, thumbnail_link
 from haul.jobstore.v1 import jobstore_pb2 as pb
@@ -75,6 +84,9 @@ def job(message: pb.Job) -> Job:
         options=JobOptions.of(**same_named(JobOptions, message.options)),
         size=message.size if completed else None,
         meta=JobMeta.of(**{**same_named(JobMeta, message.meta), "thumbnail": shown_thumbnail(message)}),
+        collection=CollectionSummary.of(**same_named(CollectionSummary, message.collection))
+        if message.HasField("collection")
+        else None,
         links=JobLinks.of(
             self_link=f"/downloads/{message.id}",
             file=f"/files/{message.id}" if completed else None,

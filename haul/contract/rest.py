@@ -105,6 +105,24 @@ class JobMeta(Shape):
     ]
 
 
+class CollectionSummary(Shape):
+    """What a collection (a playlist, channel or feed whose entries are child jobs) holds."""
+
+    title: Annotated[str | None, Field(description="The collection's title, as the source gives it.")]
+    total: Annotated[Count, Field(description="Children created, one per chosen entry.")]
+    queued: Annotated[Count, Field(description="Children waiting for a worker.")]
+    running: Annotated[Count, Field(description="Children being downloaded.")]
+    paused: Annotated[Count, Field(description="Children paused.")]
+    completed: Annotated[Count, Field(description="Children completed.")]
+    failed: Annotated[Count, Field(description="Children failed for good, refused entries included.")]
+    cancelled: Annotated[Count, Field(description="Children cancelled.")]
+    skipped: Annotated[Count, Field(description="Entries skipped because the archive holds their media.")]
+    listed: Annotated[
+        Count, Field(description="Entries the source listed, before `items` and `maxItems` chose.")
+    ]
+    truncated: Annotated[bool, Field(description="True when `maxItems` cut entries off.")]
+
+
 class JobLinks(Shape):
     self_link: Annotated[Link, Field(alias="self", description="This job.")]
     file: Annotated[Link | None, Field(description="The file's metadata, once completed.")]
@@ -145,6 +163,19 @@ class Job(Shape):
     updated_at: Annotated[str, timestamp("When the job last changed.")]
     started_at: Annotated[str | None, timestamp("When the current attempt started.")]
     finished_at: Annotated[str | None, timestamp("When the job reached a terminal status.")]
+    parent_id: Annotated[
+        JobIdText | None, Field(description="The collection this job is an entry of; null at top level.")
+    ] = None
+    entry_index: Annotated[
+        Count | None, Field(description="The entry's position in its collection, from 1; null at top level.")
+    ] = None
+    collection: Annotated[
+        CollectionSummary | None,
+        Field(
+            description="Only on a collection: its entries' counts. Its status and progress follow its "
+            "children's; null for any other job."
+        ),
+    ] = None
     links: JobLinks
 
 

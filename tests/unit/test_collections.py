@@ -3,12 +3,17 @@ children's."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from haul.contract import from_proto
 from jobstore.domain import validation
-from jobstore.domain.collections import ChildCounts, CollectionSummary, items_problem
+from jobstore.domain.collections import ChildCounts, CollectionEntry, CollectionSummary, items_problem
 from jobstore.domain.errors import InvalidInput
-from jobstore.domain.model import JobStatus
+from jobstore.domain.model import Job, JobStatus
+from jobstore.domain.values import JobOptions, JobType
+from jobstore.grpcapi.convert import job_to_pb
 
 Q, R, P = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED
 C, F, X = JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED
@@ -65,3 +70,20 @@ def test_a_summary_takes_new_counts_and_keeps_what_the_source_said() -> None:
     assert (counted.title, counted.listed, counted.truncated, counted.skipped) == ("Feed", 9, True, 1)
     assert CollectionSummary.from_json(counted.to_json()) == counted
     assert CollectionSummary.from_json(None) is None
+
+
+def test_rest_shows_a_child_its_parent_and_a_parent_its_counts() -> None:
+    now = datetime(2025, 1, 31, 12, 0, tzinfo=UTC)
+    parent = Job.create("https://media.example/feed.xml", JobType.AUTO, JobOptions(), 3, now)
+    single = from_proto.job(job_to_pb(parent)).wire()
+    assert (single["parentId"], single["entryIndex"], single["collection"]) == (None, None, None)
+
+    parent.collection = CollectionSummary(title="Feed", total=2, queued=1, failed=1, listed=5, truncated=True)
+    shown = from_proto.job(job_to_pb(parent)).wire()["collection"]
+    assert shown == {
+        "title": "Feed", "total": 2, "queued": 1, "running": 0, "paused": 0, "completed": 0, "failed": 1,
+        "cancelled": 0, "skipped": 0, "listed": 5, "truncated": True,
+    }  # fmt: skip
+    child = parent.entry(CollectionEntry("k", "https://media.example/1.mp3", "One", 1), now)
+    body = from_proto.job(job_to_pb(child)).wire()
+    assert (body["parentId"], body["entryIndex"], body["collection"]) == (str(parent.id), 1, None)

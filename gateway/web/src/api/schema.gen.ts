@@ -263,6 +263,31 @@ export interface components {
             /** @description The dependency's state, in words. */
             detail: string;
         };
+        /** @description What a collection (a playlist, channel or feed whose entries are child jobs) holds. */
+        CollectionSummary: {
+            /** @description The collection's title, as the source gives it. */
+            title: string | null;
+            /** @description Children created, one per chosen entry. */
+            total: number;
+            /** @description Children waiting for a worker. */
+            queued: number;
+            /** @description Children being downloaded. */
+            running: number;
+            /** @description Children paused. */
+            paused: number;
+            /** @description Children completed. */
+            completed: number;
+            /** @description Children failed for good, refused entries included. */
+            failed: number;
+            /** @description Children cancelled. */
+            cancelled: number;
+            /** @description Entries skipped because the archive holds their media. */
+            skipped: number;
+            /** @description Entries the source listed, before `items` and `maxItems` chose. */
+            listed: number;
+            /** @description True when `maxItems` cut entries off. */
+            truncated: boolean;
+        };
         /**
          * @description What a person may ask of a job.
          * @enum {string}
@@ -469,6 +494,15 @@ export interface components {
              * @example 2025-01-31T12:00:00.000Z
              */
             finishedAt: string | null;
+            /**
+             * Format: uuid
+             * @description The collection this job is an entry of; null at top level.
+             */
+            parentId?: string | null;
+            /** @description The entry's position in its collection, from 1; null at top level. */
+            entryIndex?: number | null;
+            /** @description Only on a collection: its entries' counts. Its status and progress follow its children's; null for any other job. */
+            collection?: components["schemas"]["CollectionSummary"] | null;
             links: components["schemas"]["JobLinks"];
         };
         /**
@@ -549,6 +583,15 @@ export interface components {
              * @example 2025-01-31T12:00:00.000Z
              */
             finishedAt: string | null;
+            /**
+             * Format: uuid
+             * @description The collection this job is an entry of; null at top level.
+             */
+            parentId?: string | null;
+            /** @description The entry's position in its collection, from 1; null at top level. */
+            entryIndex?: number | null;
+            /** @description Only on a collection: its entries' counts. Its status and progress follow its children's; null for any other job. */
+            collection?: components["schemas"]["CollectionSummary"] | null;
             links: components["schemas"]["JobLinks"];
             history: components["schemas"]["HistoryEvent"][];
         };
