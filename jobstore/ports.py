@@ -68,6 +68,9 @@ class JobRepository(Protocol):
     async def save(self, job: Job) -> None:
         """Store every field of the job and append its new history events."""
 
+    async def save_many(self, jobs: Sequence[Job]) -> None:
+        """`save` for many jobs at once, in one batched statement (a control on a collection)."""
+
     async def save_progress(self, jobs: Sequence[Job]) -> None:
         """Store the progress fields of many running jobs at once, in one statement."""
 

@@ -219,7 +219,7 @@ async def _control_children(
         raise InvalidTransition(f"cannot {action.value} a collection with no entry that is {allowed}")
     for child in children:
         child.control(action, at, "api", reason or f"{action.value} of the collection")
-        await uow.jobs.save(child)
+    await uow.jobs.save_many(children)
 
 
 async def report_collection(

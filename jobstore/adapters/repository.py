@@ -198,6 +198,24 @@ class SqlJobRepository:
         await self._append_events(job)
         self.changes.append(JobChange(ChangeKind.UPSERTED, job))
 
+    async def save_many(self, batch: Sequence[Job]) -> None:
+        if not batch:
+            return
+        # One executemany for the rows and one insert for their history, whatever their number.
+        names = [column.name for column in jobs.c if column.name != "id"]
+        statement = (
+            jobs.update()
+            .where(jobs.c.id == sa.bindparam("b_id"))
+            .values({name: sa.bindparam(f"v_{name}") for name in names})
+        )
+        params = []
+        for job in batch:
+            row = job_to_row(job)
+            params.append({"b_id": job.id, **{f"v_{name}": row[name] for name in names}})
+        await self._conn.execute(statement, params)
+        await self._append_events_of(batch)
+        self.changes.extend(JobChange(ChangeKind.UPSERTED, job) for job in batch)
+
     async def save_progress(self, batch: Sequence[Job]) -> None:
         # One executemany. The guard repeats the domain's checks in SQL, so a claim or a
         # pause committed by someone else in the meantime is never overwritten.
