@@ -211,12 +211,12 @@ async def control_job(
 async def _control_children(
     uow: UnitOfWork, parent: Job, action: ControlAction, reason: str, at: datetime
 ) -> None:
-    children = [
-        c for c in await uow.jobs.children(parent.id, for_update=True) if c.status in CONTROL_SOURCES[action]
-    ]
+    children = [c for c in await uow.jobs.children(parent.id, for_update=True) if c.allows(action)]
     if not children:
         allowed = " or ".join(sorted(s.value for s in CONTROL_SOURCES[action]))
-        raise InvalidTransition(f"cannot {action.value} a collection with no entry that is {allowed}")
+        raise InvalidTransition(
+            f"cannot {action.value} a collection with no {allowed} entry to {action.value}"
+        )
     for child in children:
         child.control(action, at, "api", reason or f"{action.value} of the collection")
     await uow.jobs.save_many(children)

@@ -159,8 +159,17 @@ class Job:
 
     # -- transitions driven by people ------------------------------------------------------
 
+    def allows(self, action: ControlAction) -> bool:
+        """Whether `control(action)` would apply. An entry the URL policy refused is never retried:
+        its URL would be refused again, or worse, fetched."""
+        if action is ControlAction.RETRY and self.error_code == ENTRY_REFUSED:
+            return False
+        return self.status in CONTROL_SOURCES[action]
+
     def control(self, action: ControlAction, now: datetime, actor: str, reason: str = "") -> None:
         """Apply cancel, pause, resume or retry, or raise InvalidTransition."""
+        if action is ControlAction.RETRY and self.error_code == ENTRY_REFUSED:
+            raise InvalidTransition("an entry refused by the URL policy cannot be retried")
         if self.status not in CONTROL_SOURCES[action]:
             raise InvalidTransition(f"cannot {action.value} a job that is {self.status.value}")
         if action is ControlAction.CANCEL:

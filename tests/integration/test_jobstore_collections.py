@@ -343,3 +343,14 @@ async def test_the_change_feed_carries_the_parent_when_a_child_changes(stub: Stu
         with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
             await reader
     assert {c.job.id for c in seen} >= {kids[0].id, parent.id}
+
+
+async def test_an_entry_refused_by_the_url_policy_is_never_retried(stub: Stub) -> None:
+    parent = await collection(stub, 2, refused=[1, 2])
+    assert parent.status == pb.JOB_STATUS_FAILED
+    kids = await children(stub, parent.id)
+    for job_id in (kids[0].id, parent.id):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await control(stub, job_id, pb.CONTROL_ACTION_RETRY)
+        assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert [k.status for k in await children(stub, parent.id)] == [pb.JOB_STATUS_FAILED] * 2
