@@ -244,6 +244,9 @@ async def report_collection(
             return CollectionOutcome(refusal, job)
         if job.type is JobType.FILE:
             raise InvalidInput("a file job is never expanded into a collection")
+        if job.parent_id is not None:
+            # One level only: a parent's counts and status are its children's, not its grandchildren's.
+            raise InvalidInput("an entry of a collection is never expanded into another collection")
         cap = job.options.max_items or max_items
         entries, seen = [], await uow.jobs.entry_keys(job.id)
         for entry in report.entries:

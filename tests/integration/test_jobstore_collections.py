@@ -220,6 +220,16 @@ async def test_a_file_job_is_never_expanded(stub: Stub) -> None:
     assert await children(stub, parent.id) == []
 
 
+async def test_an_entry_is_never_expanded_into_a_collection_of_its_own(stub: Stub) -> None:
+    parent = await collection(stub, 1)
+    kid = (await children(stub, parent.id))[0]
+    claim = await stub.ClaimJob(pb.ClaimJobRequest(job_id=kid.id, worker_id="w"))
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await report(stub, claim.job, entries(2))
+    assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert await children(stub, kid.id) == [] and not (await get(stub, kid.id)).HasField("collection")
+
+
 async def test_children_roll_up_into_the_parent_counts_progress_and_status(stub: Stub) -> None:
     parent = await collection(stub, 3)
     kids = await children(stub, parent.id)
