@@ -364,3 +364,54 @@ async def test_an_entry_refused_by_the_url_policy_is_never_retried(stub: Stub) -
             await control(stub, job_id, pb.CONTROL_ACTION_RETRY)
         assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert [k.status for k in await children(stub, parent.id)] == [pb.JOB_STATUS_FAILED] * 2
+
+
+async def test_concurrent_reports_and_child_changes_lose_nothing(stub: Stub) -> None:
+    parent = await claimed_parent(stub)
+    replies = await asyncio.gather(*(report(stub, parent, entries(20)) for _ in range(4)))
+    assert all(r.accepted for r in replies) and sorted(r.created for r in replies) == [0, 0, 0, 20]
+    kids = await children(stub, parent.id)
+    assert len(kids) == 20
+
+    # Twenty children finish at once: every one is counted (the parent's row is locked each time).
+    claims = await asyncio.gather(
+        *(stub.ClaimJob(pb.ClaimJobRequest(job_id=k.id, worker_id=f"w{i}")) for i, k in enumerate(kids))
+    )
+    finished = [
+        pb.CompleteJobRequest(
+            job_id=c.job.id, attempt=c.attempt, filename="a", output_path="x/a", size=1, sha256=SHA
+        )
+        for c in claims[:10]
+    ]
+    await asyncio.gather(
+        *(stub.CompleteJob(f) for f in finished),
+        *(
+            stub.FailJob(
+                pb.FailJobRequest(job_id=c.job.id, attempt=c.attempt, error_code="GONE", error_message="x")
+            )
+            for c in claims[10:]
+        ),
+    )
+    job = await get(stub, parent.id)
+    assert counts(job) == (20, 0, 0, 0, 10, 10, 0) and job.status == pb.JOB_STATUS_FAILED
+
+
+async def test_a_cancel_of_the_collection_racing_its_children_never_deadlocks(stub: Stub) -> None:
+    parent = await collection(stub, 12)
+    kids = await children(stub, parent.id)
+    claims = [await stub.ClaimJob(pb.ClaimJobRequest(job_id=k.id, worker_id="w")) for k in kids]
+    completions = [
+        stub.CompleteJob(
+            pb.CompleteJobRequest(
+                job_id=c.job.id, attempt=c.attempt, filename="a", output_path="x/a", size=1, sha256=SHA
+            )
+        )
+        for c in claims
+    ]
+    cancel = stub.ControlJob(pb.ControlJobRequest(job_id=parent.id, action=pb.CONTROL_ACTION_CANCEL))
+    results = await asyncio.gather(*completions[:6], cancel, *completions[6:])  # any failure raises here
+    job = await get(stub, parent.id)
+    statuses = [k.status for k in await children(stub, parent.id)]
+    completed = statuses.count(pb.JOB_STATUS_COMPLETED)
+    assert completed == sum(1 for r in results if isinstance(r, pb.FinishJobResponse) and r.accepted)
+    assert counts(job) == (12, 0, 0, 0, completed, 0, 12 - completed)
