@@ -48,7 +48,9 @@ jobs = sa.Table(
     sa.Column("finished_at", Timestamp, nullable=True),
     # A collection's child: its parent, position and key (unique within the parent, so a resent
     # report never makes a second child). The foreign key exists on PostgreSQL only (0004).
-    sa.Column("parent_id", sa.Uuid(), sa.ForeignKey("jobs.id"), nullable=True),
+    sa.Column(
+        "parent_id", sa.Uuid(), sa.ForeignKey("jobs.id", deferrable=True, initially="DEFERRED"), nullable=True
+    ),
     sa.Column("entry_index", sa.Integer(), nullable=False),
     sa.Column("entry_key", sa.Text(), nullable=True),
     # A collection's summary (jobstore.domain.collections); null for a single download.

@@ -5,7 +5,7 @@ Children are unique per (parent_id, entry_key), so a resent report or a second a
 duplicates one, and are listed by (parent_id, entry_index). Top-level jobs are listed by
 (parent_id, created_at): parent_id IS NULL is the leading key.
 
-The foreign key from parent_id to jobs.id is PostgreSQL's only: SQLite can add a column but
+The foreign key from parent_id to jobs.id (deferred to commit) is PostgreSQL's only: SQLite can add a column but
 not a constraint, and rebuilding jobs (batch mode) would cascade-delete job_events through
 their own foreign key. jobstore removes children itself before their parent in any case.
 
@@ -36,7 +36,11 @@ def upgrade() -> None:
         sa.Column("collection", sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")),
     )
     if _postgresql():
-        op.create_foreign_key(FOREIGN_KEY, "jobs", "jobs", ["parent_id"], ["id"])
+        # Checked at commit: `haul admin copy-db` copies jobs in id order, children before their
+        # parent as often as not, all in one transaction.
+        op.create_foreign_key(
+            FOREIGN_KEY, "jobs", "jobs", ["parent_id"], ["id"], deferrable=True, initially="DEFERRED"
+        )
     # A unique index rather than a constraint: SQLite can create one without rebuilding the table.
     op.create_index("uq_jobs_parent_entry_key", "jobs", ["parent_id", "entry_key"], unique=True)
     op.create_index("ix_jobs_parent_entry", "jobs", ["parent_id", "entry_index", "id"])
