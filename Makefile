@@ -15,7 +15,7 @@ APT_PACKAGES := postgresql redis-server ffmpeg aria2 chromium
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
-.PHONY: setup system-deps web test test-fast lint protos types migrate run bench-progress bench-egress bench-flood test-deploy clean
+.PHONY: setup system-deps web test test-fast lint protos types migrate run bench-progress bench-egress bench-flood bench-collections test-deploy clean
 
 ## setup: create .venv and install haul with its dev tools, and build the web UI (idempotent; reruns what changed)
 setup: $(STAMP) web
@@ -100,6 +100,10 @@ bench-egress: setup
 ## bench-flood: flood /worker with progress for made-up job ids; print gateway RSS and /health p50/p99
 bench-flood: setup
 	$(BIN)/python -m tests.bench.bench_worker_flood
+
+## bench-collections: time jobstore's side of a 1,000-entry collection (report, pages of children, cancel, delete)
+bench-collections: setup
+	$(BIN)/python -m tests.bench.bench_collections
 
 ## test-deploy: build the image and run deploy/compose.yaml on a real Docker engine (installs docker.io as root; stand-in base images built offline from Debian packages): downloads, containers killed under them, /health, /metrics
 test-deploy: setup
