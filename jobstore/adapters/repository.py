@@ -289,7 +289,8 @@ class SqlJobRepository:
     async def _append_events_of(self, batch: Sequence[Job]) -> None:
         rows: list[dict[str, Any]] = []
         for job in batch:
-            self.finished.extend(e.to_status for e in job.new_events if e.to_status.terminal)
+            if job.collection is None:  # a collection's outcome is its children's, counted already
+                self.finished.extend(e.to_status for e in job.new_events if e.to_status.terminal)
             if any(e.to_status is JobStatus.COMPLETED for e in job.new_events):
                 self.completed_bytes += job.size
             rows.extend(

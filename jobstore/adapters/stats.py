@@ -124,7 +124,8 @@ class SqlStatsRepository:
 
 
 def _finished_between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(jobs.c.finished_at >= start, jobs.c.finished_at < end)
+    # Downloads only: a collection finishes when its children have, and they are counted.
+    return sa.and_(jobs.c.finished_at >= start, jobs.c.finished_at < end, jobs.c.collection.is_(None))
 
 
 def _at_between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:

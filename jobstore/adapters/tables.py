@@ -12,6 +12,8 @@ Timestamp = sa.DateTime(timezone=True)
 # A 64-bit id on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JsonDoc = sa.JSON().with_variant(JSONB(), "postgresql")
+# A document that may be absent: None is stored as SQL NULL (not JSON null), so `IS NULL` finds it.
+OptionalJsonDoc = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 jobs = sa.Table(
     "jobs",
@@ -54,7 +56,7 @@ jobs = sa.Table(
     sa.Column("entry_index", sa.Integer(), nullable=False),
     sa.Column("entry_key", sa.Text(), nullable=True),
     # A collection's summary (jobstore.domain.collections); null for a single download.
-    sa.Column("collection", JsonDoc, nullable=True),
+    sa.Column("collection", OptionalJsonDoc, nullable=True),
     sa.Index("uq_jobs_parent_entry_key", "parent_id", "entry_key", unique=True),
 )
 

@@ -415,3 +415,14 @@ async def test_a_cancel_of_the_collection_racing_its_children_never_deadlocks(st
     completed = statuses.count(pb.JOB_STATUS_COMPLETED)
     assert completed == sum(1 for r in results if isinstance(r, pb.FinishJobResponse) and r.accepted)
     assert counts(job) == (12, 0, 0, 0, completed, 0, 12 - completed)
+
+
+async def test_daily_figures_count_the_downloads_not_the_collection(stub: Stub) -> None:
+    parent = await collection(stub, 3)
+    kids = await children(stub, parent.id)
+    await run_child(stub, kids[0], "completed")
+    await run_child(stub, kids[1], "completed")
+    await run_child(stub, kids[2], "failed")
+    assert (await get(stub, parent.id)).status == pb.JOB_STATUS_FAILED
+    totals = (await stub.GetStats(pb.GetStatsRequest(days=1))).totals
+    assert (totals.completed, totals.failed, totals.bytes_downloaded) == (2, 1, 6)
