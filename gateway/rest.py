@@ -146,9 +146,10 @@ async def control_download(request: web.Request) -> web.Response:
 async def delete_download(request: web.Request) -> web.Response:
     job_id = job_id_from(request)
     reply = await request.app[JOBSTORE].delete(job_id)
-    folder = request.app[DATA_DIR] / job_id
-    await asyncio.to_thread(shutil.rmtree, folder, True)
-    await remove_partials(request.app[TMP_DIR], job_id)
+    # A collection's children go with it: jobstore names them, the gateway removes their files.
+    for removed in (job_id, *reply.removed_job_ids):
+        await asyncio.to_thread(shutil.rmtree, request.app[DATA_DIR] / removed, True)
+        await remove_partials(request.app[TMP_DIR], removed)
     deleted = Deleted.of(
         job_id=job_id, deleted=True, status=proto_enums.from_proto(JobStatus, reply.job.status)
     )

@@ -182,6 +182,28 @@ async def test_delete_removes_the_job_and_its_files(
     assert (await http.get(f"{stack.base_url}/downloads/{job_id}")).status == 404
 
 
+async def test_deleting_a_collection_removes_its_childrens_files_and_partials(
+    http: aiohttp.ClientSession, stack: Stack, grpc_stub: pb_grpc.JobStoreServiceStub
+) -> None:
+    parent = (await grpc_stub.CreateJob(pb.CreateJobRequest(url=URL))).job
+    claim = await grpc_stub.ClaimJob(pb.ClaimJobRequest(job_id=parent.id, worker_id="test"))
+    entries = [pb.CollectionEntry(key=str(i), url=f"{URL}?item={i}", index=i) for i in (1, 2)]
+    reply = await grpc_stub.ReportCollection(
+        pb.ReportCollectionRequest(job_id=parent.id, attempt=claim.attempt, entries=entries, listed=2)
+    )
+    assert reply.accepted and reply.created == 2
+    children = [job.id for job in (await grpc_stub.ListJobs(pb.ListJobsRequest(parent_id=parent.id))).jobs]
+    folders = [root / child for child in children for root in (stack.data_dir, stack.settings.tmp_dir)]
+    for folder in folders:
+        folder.mkdir(parents=True)
+        (folder / "part").write_bytes(b"x")
+    deleted = await http.delete(f"{stack.base_url}/downloads/{parent.id}")
+    assert deleted.status == 200
+    assert [folder for folder in folders if folder.exists()] == []
+    for child in children:
+        assert (await http.get(f"{stack.base_url}/downloads/{child}")).status == 404
+
+
 async def test_files_are_served_with_range_etag_and_a_safe_name(
     http: aiohttp.ClientSession, stack: Stack, grpc_stub: pb_grpc.JobStoreServiceStub
 ) -> None:
