@@ -5,6 +5,7 @@ starts from an empty job list."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +13,13 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.e2e.browser_page import WEB_DIST, HaulPage, launch_chromium
 from tests.integration.haul_stack import Haul, run_haul_on_fresh_database
+from tests.integration.processes import GatewayProcess
 from tests.support.media_server import MediaServer
 from tests.support.servers import PostgresServer, RedisServer
 
 REDIS_DB = 4  # a database of the shared test Redis that no other module uses
 DESKTOP = {"width": 1280, "height": 900}
+API_TOKEN = "e2e-api-token-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +68,20 @@ def open_page(browser: Browser, base_url: str, **context: Any) -> Iterator[HaulP
 @pytest.fixture
 def ui(browser: Browser, haul: Haul) -> Iterator[HaulPage]:
     yield from open_page(browser, haul.base_url)
+
+
+@pytest.fixture
+def guarded_page(browser: Browser, haul: Haul, tmp_path: Path) -> Iterator[HaulPage]:
+    """The page served by a second gateway on the same jobstore, one that wants API_TOKEN."""
+    gateway = GatewayProcess(
+        haul.jobstore.address,
+        tmp_path / "gateway-with-token.log",
+        HAUL_API_TOKEN=API_TOKEN,
+        HAUL_WEB_DIR=str(WEB_DIST),
+        HAUL_DATA_DIR=str(haul.data_dir),
+    )
+    gateway.start()
+    try:
+        yield from open_page(browser, gateway.base_url)
+    finally:
+        gateway.terminate()

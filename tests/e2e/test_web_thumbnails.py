@@ -9,24 +9,20 @@ the page fetches the image with the token and shows it from memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Locator, expect
+from playwright.sync_api import Locator, expect
 
-from tests.e2e.browser_page import CHROMIUM, WEB_DIST, HaulPage
-from tests.e2e.conftest import open_page
+from tests.e2e.browser_page import CHROMIUM, HaulPage
+from tests.e2e.conftest import API_TOKEN
 from tests.integration.haul_stack import Haul
-from tests.integration.processes import GatewayProcess
 
 if not CHROMIUM.exists():
     pytest.skip(
         f"{CHROMIUM} is missing: `make setup` installs Debian's chromium as root", allow_module_level=True
     )
 
-API_TOKEN = "e2e-thumbnail-token-0123456789"
 THUMBNAIL_WIDTH = 160  # tests.support.media_server.thumbnail_jpeg
 
 
@@ -67,23 +63,6 @@ def test_the_card_shows_the_copy_haul_serves_and_the_browser_never_asks_the_site
     detail = card.get_by_role("region", name="About this download").locator("img")
     assert shown_width(detail) == THUMBNAIL_WIDTH
     assert [url for url in seen if url.startswith(haul.media.base_url)] == [], "the browser reached the site"
-
-
-@pytest.fixture
-def guarded_page(browser: Browser, haul: Haul, tmp_path: Path) -> Iterator[HaulPage]:
-    """The page from a second gateway on the same jobstore, one that wants an API token."""
-    gateway = GatewayProcess(
-        haul.jobstore.address,
-        tmp_path / "gateway-with-token.log",
-        HAUL_API_TOKEN=API_TOKEN,
-        HAUL_WEB_DIR=str(WEB_DIST),
-        HAUL_DATA_DIR=str(haul.data_dir),
-    )
-    gateway.start()
-    try:
-        yield from open_page(browser, gateway.base_url)
-    finally:
-        gateway.terminate()
 
 
 def test_with_an_api_token_the_page_fetches_the_thumbnail_with_it(guarded_page: HaulPage, haul: Haul) -> None:

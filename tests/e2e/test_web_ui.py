@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.browser_page import CHROMIUM, WEB_DIST, HaulPage, SocketGate
-from tests.e2e.conftest import open_page
+from tests.e2e.browser_page import CHROMIUM, HaulPage, SocketGate
+from tests.e2e.conftest import API_TOKEN, open_page
 from tests.integration.haul_stack import Haul
-from tests.integration.processes import GatewayProcess
 
 if not CHROMIUM.exists():
     pytest.skip(
         f"{CHROMIUM} is missing: `make setup` installs Debian's chromium as root", allow_module_level=True
     )
 
-API_TOKEN = "e2e-api-token-0123456789"
 # The daily figures come from the database, which keeps every job the module's tests finished.
 AT_LEAST_ONE = re.compile(r"^[1-9][\d,]*$")
 SOME_BYTES = re.compile(r"^(?!0 B$)[\d.]+ [kMGTP]?B$")
@@ -157,23 +154,6 @@ def test_a_phone_sized_screen_shows_the_list_without_sideways_scrolling(phone: H
     expect(phone.figure("completed")).to_have_text(AT_LEAST_ONE, timeout=10_000)
     assert phone.horizontal_overflow() <= 0
     phone.screenshot("mobile")
-
-
-@pytest.fixture
-def guarded_page(browser: Browser, haul: Haul, tmp_path: Path) -> Iterator[HaulPage]:
-    """The page served by a second gateway on the same jobstore, one that wants an API token."""
-    gateway = GatewayProcess(
-        haul.jobstore.address,
-        tmp_path / "gateway-with-token.log",
-        HAUL_API_TOKEN=API_TOKEN,
-        HAUL_WEB_DIR=str(WEB_DIST),
-        HAUL_DATA_DIR=str(haul.data_dir),
-    )
-    gateway.start()
-    try:
-        yield from open_page(browser, gateway.base_url)
-    finally:
-        gateway.terminate()
 
 
 def test_the_page_asks_for_the_api_token_once_and_uses_it_everywhere(

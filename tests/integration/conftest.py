@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from tests.integration.haul_stack import Haul, run_haul
 from tests.support.media_server import MediaServer
@@ -22,3 +23,11 @@ def haul(
     marker = request.node.get_closest_marker("haul_env")
     env = {"HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8", **(marker.kwargs if marker else {})}
     yield from run_haul(pg_url, redis_server.url(2), media, tmp_path, **env)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared test Redis's database 0, emptied: the queue holds only what this test put there."""
+    url = redis_server.url()
+    Redis.from_url(url).flushall()
+    return url

@@ -19,16 +19,8 @@ from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.adapters.rqueue import rq_job_id
 from jobstore.server import Jobstore
 from tests.support.inprocess import jobstore_settings, start_jobstore
-from tests.support.servers import RedisServer
 
 FEED = "https://media.example/feed.xml"
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    url = redis_server.url()
-    Redis.from_url(url).flushall()
-    return url
 
 
 @pytest.fixture

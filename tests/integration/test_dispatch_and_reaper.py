@@ -20,16 +20,8 @@ from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.adapters.rqueue import TASK, rq_job_id
 from jobstore.server import Jobstore
 from tests.support.inprocess import jobstore_settings, start_jobstore
-from tests.support.servers import RedisServer
 
 URL = "https://media.example/a.mp4"
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    url = redis_server.url()
-    Redis.from_url(url).flushall()
-    return url
 
 
 @pytest.fixture
