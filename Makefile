@@ -58,7 +58,7 @@ $(WEB_BUILT): $(WEB_STAMP) $(WEB_SOURCES)
 ## test: run the whole suite (the UI's Vitest tests, then pytest: unit, integration against private PostgreSQL and Redis, browser end-to-end)
 test: setup
 	cd $(WEB) && npx vitest run
-	@$(BIN)/python -m pytest; rc=$$?; \
+	@$(BIN)/python -m pytest -n auto --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$rc
 
 ## test-fast: only the unit tests (pure logic, no servers): seconds, for the edit-test loop
