@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psutil
 
+from tests.support.process_trees import wait_gone
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # The parent forks a child that leads a group of its own, as RQ's horse does; the child starts
@@ -55,23 +57,6 @@ LATE = textwrap.dedent(
         os._exit(0)
     """
 )
-
-
-def alive(processes: list[psutil.Process]) -> list[str]:
-    found = []
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(f"{process.pid} {process.name()}")
-    return found
-
-
-def wait_gone(processes: list[psutil.Process], seconds: float) -> float:
-    started = time.monotonic()
-    while left := alive(processes):
-        assert time.monotonic() - started < seconds, f"still running after {seconds} s: {left}"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_a_group_leader_takes_its_tools_along_when_its_parent_is_killed() -> None:

@@ -21,6 +21,7 @@ import requests
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.support.media_server import MEDIUM_SIZE, MediaServer
+from tests.support.process_trees import wait_gone
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,16 +192,6 @@ def run_tree(launcher: Launcher) -> list[psutil.Process]:
     return [top, *top.children(recursive=True)]
 
 
-def alive(processes: list[psutil.Process]) -> list[str]:
-    """Those still running (a zombie has ended: only its exit status is left to collect)."""
-    found = []
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(f"{process.pid} {process.name()}")
-    return found
-
-
 def download_in_flight(launcher: Launcher, media: MediaServer, at_least: int) -> str:
     """An aria2 download of /slow/medium.bin, `at_least` bytes in, with its control file saved."""
     media.slow_rate = 256 * 1024  # per connection; aria2 opens 4
@@ -230,11 +221,7 @@ def signal_group_and_wait(launcher: Launcher, signum: signal.Signals, seconds: f
     ), "a work horse leads a group of its own"
     sent_at = time.monotonic()
     os.killpg(launcher.proc.pid, signum)
-    deadline = sent_at + seconds
-    while left := alive(tree):
-        assert time.monotonic() < deadline, f"still running {seconds} s after {signum.name}: {left}"
-        time.sleep(0.1)
-    return time.monotonic() - sent_at
+    return wait_gone(tree, seconds, since=sent_at)
 
 
 def kill_what_is_left(launcher: Launcher) -> None:
