@@ -46,14 +46,15 @@ async function send(path: string, init: RequestInit & { headers?: Record<string,
   }
 }
 
-async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const init: RequestInit & { headers: Record<string, string> } = { method, headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { ...headers, "Content-Type": "application/json" };
   }
   const response = await send(path, init);
-  const data: unknown = await response.json().catch(() => null);
+  // A 204 (a delete) has no body.
+  const data: unknown = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiError(response.status, error?.code ?? "http_error", error?.message ?? response.statusText);
@@ -75,6 +76,13 @@ export function createDownload(url: string, type: JobType, options: DownloadOpti
 
 export function listDownloads(cursor: string | null = null): Promise<JobPage> {
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (cursor) query.set("cursor", cursor);
+  return request("GET", `/downloads?${query}`);
+}
+
+/** One page of a collection's children, in entry order. */
+export function listChildren(parentId: string, cursor: string | null = null): Promise<JobPage> {
+  const query = new URLSearchParams({ parent: parentId, limit: String(PAGE_SIZE) });
   if (cursor) query.set("cursor", cursor);
   return request("GET", `/downloads?${query}`);
 }

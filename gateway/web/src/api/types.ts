@@ -20,6 +20,8 @@ export type DownloadOptions = Schemas["DownloadOptions"];
 export type JobOptions = Schemas["JobOptions"];
 export type JobMeta = Schemas["JobMeta"];
 export type JobLinks = Schemas["JobLinks"];
+/** A collection's title and its children's counts (`Job.collection`). */
+export type CollectionSummary = Schemas["CollectionSummary"];
 export type Job = Schemas["Job"];
 export type HistoryEvent = Schemas["HistoryEvent"];
 /** `GET /downloads/{jobId}`: the job with its status history, oldest first. */

@@ -10,32 +10,33 @@
  * ever moves forward, as it does on the server.
  */
 
-import type {
-  CompletedEvent,
-  FailedEvent,
-  HistoryEvent,
-  Job,
-  JobDetail,
-  JobType,
-  ProgressEvent,
-  UpdateEvent,
-} from "../api/types";
+import type { Job, JobDetail, JobType, ProgressEvent, UpdateEvent, CompletedEvent, FailedEvent } from "../api/types";
+import { addPage, type ChildLists, closeList, openList } from "./children";
+import {
+  applyCompleted,
+  applyFailed,
+  applyProgress,
+  applyUpdate,
+  created,
+  type JobTable,
+  type JobView,
+  mergeJob,
+  put,
+  without,
+} from "./table";
 
-export interface JobView extends Job {
-  /** Milliseconds of `updatedAt`; -Infinity for a job known only from our own submit. */
-  version: number;
-  /** Known once the job's details were fetched. */
-  history?: HistoryEvent[];
-  /** Made from a submit reply before the server's first snapshot of the job arrived. */
-  placeholder?: boolean;
-  /** The bar shows the previous attempt's progress: the current one has not reported yet. */
-  carried?: boolean;
-}
+export type { JobView } from "./table";
 
-export interface JobsState {
-  byId: Readonly<Record<string, JobView>>;
+export interface JobsState extends JobTable {
   /** Where the next page of older jobs starts; null when the list is complete. */
   olderCursor: string | null;
+  /**
+   * The collection of every child the page has seen. A child is never a top-level card: its
+   * news goes to its collection's open list of children, or nowhere.
+   */
+  parentOf: Readonly<Record<string, string>>;
+  /** The children of the collections whose entries are shown. */
+  children: ChildLists;
 }
 
 export type JobsAction =
@@ -47,58 +48,55 @@ export type JobsAction =
   | { type: "progress"; event: ProgressEvent }
   | { type: "update"; event: UpdateEvent }
   | { type: "completed"; event: CompletedEvent }
-  | { type: "failed"; event: FailedEvent };
+  | { type: "failed"; event: FailedEvent }
+  | { type: "children-opened"; parentId: string }
+  | { type: "children-page"; parentId: string; jobs: Job[]; nextCursor: string | null }
+  | { type: "children-closed"; parentId: string };
 
-export const initialJobs: JobsState = { byId: {}, olderCursor: null };
+export const initialJobs: JobsState = { byId: {}, olderCursor: null, parentOf: {}, children: {} };
 
-function versionOf(updatedAt: string | null | undefined): number | undefined {
-  const parsed = updatedAt ? Date.parse(updatedAt) : Number.NaN;
-  return Number.isNaN(parsed) ? undefined : parsed;
+function isChild(job: Job): job is Job & { parentId: string } {
+  return typeof job.parentId === "string";
 }
 
-function created(job: Job): number {
-  return Date.parse(job.createdAt);
+/** Remember which collection these children belong to (a new object only when that is news). */
+function noteParents(state: JobsState, jobs: readonly Job[]): JobsState {
+  const fresh = jobs.filter((job) => isChild(job) && state.parentOf[job.id] !== job.parentId);
+  if (fresh.length === 0) return state;
+  const parentOf = { ...state.parentOf };
+  for (const job of fresh) parentOf[job.id] = job.parentId as string;
+  return { ...state, parentOf };
 }
 
-const ACTIVE: ReadonlySet<string> = new Set(["queued", "running", "paused"]);
+/** A child's snapshot: into its collection's open list, never into the top-level one. */
+function applyChild(state: JobsState, job: Job & { parentId: string }): JobsState {
+  const noted = without(noteParents(state, [job]), job.id);
+  const list = noted.children[job.parentId];
+  if (!list) return noted;
+  return { ...noted, children: { ...noted.children, [job.parentId]: put(list, mergeJob(list.byId[job.id], job)) } };
+}
 
-/**
- * The bar never goes back while a job is under way. Within one running attempt the server
- * guarantees it; across attempts (a resume, a requeue after a stall) the new attempt starts
- * at 0 until its worker reports, so until then the bar keeps what the job had. A retry of a
- * failed or cancelled job starts again from 0, as the server says.
- */
-function forwardProgress(current: JobView, next: JobView, attempt: number | undefined): JobView {
-  const { carried: _previous, ...fresh } = next;
-  if (fresh.progress >= current.progress) return fresh;
-  const held = { progress: current.progress, downloadedBytes: current.downloadedBytes };
-  if (ACTIVE.has(current.status) && ACTIVE.has(fresh.status) && fresh.progress === 0) {
-    return { ...fresh, ...held, carried: true };
+/** Apply an event to the table that holds its job: the top-level list or an open list of children. */
+function routed(state: JobsState, jobId: string, apply: <T extends JobTable>(table: T) => T): JobsState {
+  const parentId = state.parentOf[jobId];
+  if (parentId === undefined) return apply(state);
+  const list = state.children[parentId];
+  if (!list) return state;
+  const next = apply(list);
+  return next === list ? state : { ...state, children: { ...state.children, [parentId]: next } };
+}
+
+/** A job deleted: a child leaves its collection's list; a collection takes its open list along. */
+function removed(state: JobsState, id: string): JobsState {
+  const parentId = state.parentOf[id];
+  if (parentId === undefined) {
+    const gone = without(state, id);
+    return id in gone.children ? { ...gone, children: closeList(gone.children, id) } : gone;
   }
-  const sameRun =
-    !current.carried &&
-    current.status === "running" &&
-    fresh.status === "running" &&
-    (attempt === undefined || attempt === current.attempt);
-  return sameRun ? { ...fresh, ...held } : fresh;
-}
-
-function mergeJob(current: JobView | undefined, job: Job | JobDetail): JobView {
-  const history = "history" in job ? job.history : current?.history;
-  const incoming: JobView = { ...job, version: versionOf(job.updatedAt) ?? -Infinity, history };
-  if (!current || current.placeholder) return incoming;
-  if (incoming.version < current.version) return current;
-  return forwardProgress(current, incoming, job.attempt);
-}
-
-function put(state: JobsState, job: JobView): JobsState {
-  return { ...state, byId: { ...state.byId, [job.id]: job } };
-}
-
-function without(state: JobsState, id: string): JobsState {
-  if (!(id in state.byId)) return state;
-  const { [id]: _removed, ...rest } = state.byId;
-  return { ...state, byId: rest };
+  const { [id]: _child, ...parentOf } = state.parentOf;
+  const list = state.children[parentId];
+  const children = list ? { ...state.children, [parentId]: without(list, id) } : state.children;
+  return { ...state, parentOf, children };
 }
 
 /**
@@ -106,7 +104,8 @@ function without(state: JobsState, id: string): JobsState {
  * holds in that span but the snapshot lacks was deleted meanwhile. Newer jobs (created after
  * the snapshot was taken), older pages and our own fresh submits are kept.
  */
-function applySnapshot(state: JobsState, jobs: Job[], nextCursor: string | null): JobsState {
+function applySnapshot(state: JobsState, listed: Job[], nextCursor: string | null): JobsState {
+  const jobs = listed.filter((job) => !isChild(job));
   const byId: Record<string, JobView> = {};
   const times = jobs.map(created);
   const newest = times.length > 0 ? Math.max(...times) : Infinity;
@@ -117,63 +116,7 @@ function applySnapshot(state: JobsState, jobs: Job[], nextCursor: string | null)
     if (job.placeholder || !covered) byId[job.id] = job;
   }
   for (const job of jobs) byId[job.id] = mergeJob(state.byId[job.id], job);
-  return { byId, olderCursor: nextCursor };
-}
-
-function applyProgress(state: JobsState, event: ProgressEvent): JobsState {
-  const job = state.byId[event.jobId];
-  if (!job || job.placeholder) return state;
-  const version = versionOf(event.updatedAt);
-  if (version === undefined ? job.status !== "running" : version < job.version) return state;
-  const next: JobView = {
-    ...job,
-    // The gateway sends progress only for running jobs, so a newer report means running.
-    status: "running",
-    stage: event.stage,
-    progress: event.progress,
-    downloadedBytes: event.downloadedBytes,
-    totalBytes: event.totalBytes ?? job.totalBytes,
-    speed: event.speed ?? null,
-    eta: event.eta ?? null,
-    attempt: event.attempt ?? job.attempt,
-    version: version ?? job.version,
-  };
-  return put(state, forwardProgress(job, next, event.attempt));
-}
-
-function applyUpdate(state: JobsState, event: UpdateEvent): JobsState {
-  if (event.deleted) return without(state, event.jobId);
-  const job = state.byId[event.jobId];
-  if (!job || job.placeholder) return state;
-  const version = versionOf(event.updatedAt);
-  if (version !== undefined && version < job.version) return state;
-  const status = event.status ?? job.status;
-  const next: JobView = {
-    ...job,
-    status,
-    stage: event.stage ?? job.stage,
-    progress: event.progress ?? job.progress,
-    attempt: event.attempt ?? job.attempt,
-    version: version ?? job.version,
-  };
-  if (status !== "running") Object.assign(next, { speed: null, eta: null });
-  if (status !== "completed") Object.assign(next, { size: null, links: { ...job.links, file: null, download: null } });
-  return put(state, forwardProgress(job, next, event.attempt));
-}
-
-/** `completed` follows the `job-update` that changed the status; it adds the file. */
-function applyCompleted(state: JobsState, event: CompletedEvent): JobsState {
-  const job = state.byId[event.jobId];
-  if (!job || job.placeholder || job.status !== "completed") return state;
-  const links = { ...job.links, file: `/files/${job.id}`, download: `/files/${job.id}/download` };
-  return put(state, { ...job, filename: event.filename, size: event.size, progress: 100, links });
-}
-
-/** `failed` follows the `job-update` that changed the status; it adds the reason. */
-function applyFailed(state: JobsState, event: FailedEvent): JobsState {
-  const job = state.byId[event.jobId];
-  if (!job || job.placeholder || job.status !== "failed") return state;
-  return put(state, { ...job, errorCode: event.errorCode, errorMessage: event.message });
+  return { ...noteParents(state, listed), byId, olderCursor: nextCursor };
 }
 
 function placeholder(id: string, url: string, jobType: JobType, at: number): JobView {
@@ -214,24 +157,35 @@ export function jobsReducer(state: JobsState, action: JobsAction): JobsState {
       return applySnapshot(state, action.jobs, action.nextCursor);
     case "older":
       return action.jobs.reduce(
-        (acc, job) => put(acc, mergeJob(acc.byId[job.id], job)),
+        (acc, job) => (isChild(job) ? applyChild(acc, job) : put(acc, mergeJob(acc.byId[job.id], job))),
         { ...state, olderCursor: action.nextCursor },
       );
     case "job":
+      if (isChild(action.job)) return applyChild(state, action.job);
       return put(state, mergeJob(state.byId[action.job.id], action.job));
     case "submitted":
       if (action.id in state.byId) return state;
       return put(state, placeholder(action.id, action.url, action.jobType, action.at));
     case "removed":
-      return without(state, action.id);
+      return removed(state, action.id);
     case "progress":
-      return applyProgress(state, action.event);
+      return routed(state, action.event.jobId, (table) => applyProgress(table, action.event));
     case "update":
-      return applyUpdate(state, action.event);
+      if (action.event.deleted) return removed(state, action.event.jobId);
+      return routed(state, action.event.jobId, (table) => applyUpdate(table, action.event));
     case "completed":
-      return applyCompleted(state, action.event);
+      return routed(state, action.event.jobId, (table) => applyCompleted(table, action.event));
     case "failed":
-      return applyFailed(state, action.event);
+      return routed(state, action.event.jobId, (table) => applyFailed(table, action.event));
+    case "children-opened":
+      return { ...state, children: openList(state.children, action.parentId) };
+    case "children-page":
+      return {
+        ...noteParents(state, action.jobs),
+        children: addPage(state.children, action.parentId, action.jobs, action.nextCursor),
+      };
+    case "children-closed":
+      return { ...state, children: closeList(state.children, action.parentId) };
   }
 }
 
@@ -244,6 +198,7 @@ export function sortedJobs(state: JobsState): JobView[] {
 
 /** Whether the page still needs the server's snapshot of this job. */
 export function needsSnapshot(state: JobsState, id: string): boolean {
+  if (id in state.parentOf) return false;
   const job = state.byId[id];
   return job === undefined || job.placeholder === true;
 }
@@ -261,4 +216,15 @@ export function someJobFinished(before: JobsState, after: JobsState): boolean {
     const earlier = before.byId[job.id];
     return earlier !== undefined && earlier.status !== job.status && OUTCOMES.has(job.status);
   });
+}
+
+/**
+ * The collection whose counts an event about `jobId` may have changed: the job's own when it
+ * is a collection, its parent's when it is a child; null otherwise. Events carry no counts, so
+ * the page fetches that collection again (at most every so often).
+ */
+export function collectionTouched(state: JobsState, jobId: string): string | null {
+  const parentId = state.parentOf[jobId];
+  if (parentId !== undefined) return parentId;
+  return state.byId[jobId]?.collection ? jobId : null;
 }
