@@ -19,6 +19,8 @@ from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 SERVICE = "haul.jobstore.v1.JobStoreService"
 IDEMPOTENT_METHODS = (
     "CreateJob", "GetJob", "ListJobs", "ClaimJob", "ReportProgress", "CompleteJob", "FailJob", "GetStats",
+    # A resent collection report creates nothing: children are keyed by (parent, entry key).
+    "ReportCollection",
 )  # fmt: skip
 
 SERVICE_CONFIG = json.dumps(
@@ -110,6 +112,9 @@ class JobstoreClient:
 
     async def fail(self, request: pb.FailJobRequest) -> pb.FinishJobResponse:
         return await self.stub.FailJob(request, **self._opts())
+
+    async def report_collection(self, request: pb.ReportCollectionRequest) -> pb.ReportCollectionResponse:
+        return await self.stub.ReportCollection(request, **self._opts())
 
     async def stats(self, days: int) -> pb.GetStatsResponse:
         return await self.stub.GetStats(pb.GetStatsRequest(days=days), **self._opts())

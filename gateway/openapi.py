@@ -77,14 +77,19 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "listDownloads",
             "downloads",
-            "List downloads, newest first",
+            "List top-level downloads, newest first, or a collection's children in entry order",
             {
                 "200": ok("One page of jobs.", ref("JobPage")),
                 "400": error(
-                    "A query parameter is invalid.", "invalid_status", "invalid_limit", "invalid_cursor"
+                    "A query parameter is invalid.",
+                    "invalid_status",
+                    "invalid_limit",
+                    "invalid_cursor",
+                    "invalid_parent",
                 ),
+                "404": JOB_NOT_FOUND,
             },
-            parameters=("Status", "Limit", "Cursor"),
+            parameters=("Status", "Limit", "Cursor", "Parent"),
         ),
     },
     "/downloads/{jobId}": {

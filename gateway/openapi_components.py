@@ -76,6 +76,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "Cursor": parameter(
         "cursor", "query", "The `nextCursor` of the previous page.", string(maxLength=limits.MAX_SHORT_TEXT)
     ),
+    "Parent": parameter(
+        "parent",
+        "query",
+        "Only this collection's children, in entry order (top-level jobs when absent).",
+        string("The collection's UUID, in canonical lower-case form.", format="uuid"),
+    ),
     "Days": parameter(
         "days",
         "query",

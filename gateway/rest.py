@@ -17,6 +17,7 @@ from gateway.errors import ApiError
 from gateway.files import file_response, resolve_inside, thumbnail_response
 from gateway.jobstore_client import JobstoreClient
 from gateway.partials import remove_partials, sweep_partials
+from gateway.zipfiles import stream_collection_zip
 from haul.contract import from_proto, limits, proto_enums
 from haul.contract.enums import ControlAction, JobStatus
 from haul.contract.proto_enums import to_proto
@@ -34,13 +35,16 @@ IDEMPOTENCY_KEY_MAX = 200
 
 
 def job_id_from(request: web.Request) -> str:
-    raw = request.match_info["job_id"]
+    return canonical_uuid(request.match_info["job_id"], "invalid_job_id", "the job id")
+
+
+def canonical_uuid(raw: str, code: str, what: str) -> str:
     try:
         parsed = uuid.UUID(raw)
     except ValueError:
-        raise ApiError(400, "invalid_job_id", "the job id is not a UUID") from None
+        raise ApiError(400, code, f"{what} is not a UUID") from None
     if str(parsed) != raw.lower():
-        raise ApiError(400, "invalid_job_id", "the job id is not a canonical UUID")
+        raise ApiError(400, code, f"{what} is not a canonical UUID")
     return str(parsed)
 
 
@@ -98,6 +102,7 @@ async def create_download(request: web.Request) -> web.Response:
 
 
 async def list_downloads(request: web.Request) -> web.Response:
+    """Top-level jobs, newest first; with `?parent={id}`, that collection's children in entry order."""
     statuses: list[Any] = []
     for name in filter(None, request.query.get("status", "").split(",")):
         if name not in views.STATUS_BY_NAME:
@@ -112,12 +117,16 @@ async def list_downloads(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor", "")
     if len(cursor) > limits.MAX_SHORT_TEXT:
         raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued")
+    parent = request.query.get("parent", "")
+    if parent:
+        parent = canonical_uuid(parent, "invalid_parent", "parent")
     try:
         page = await request.app[JOBSTORE].list_jobs(
-            pb.ListJobsRequest(page_size=limit, page_token=cursor, statuses=statuses)
+            pb.ListJobsRequest(page_size=limit, page_token=cursor, statuses=statuses, parent_id=parent)
         )
     except grpc.aio.AioRpcError as exc:
-        # Status and limit are checked above, so the cursor is the only thing jobstore can refuse.
+        # Status, limit and parent are checked above, so the cursor is the only thing jobstore can
+        # refuse (an unknown parent is NOT_FOUND: 404).
         if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
             raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued") from None
         raise
@@ -178,7 +187,11 @@ async def file_metadata(request: web.Request) -> web.Response:
     return web.json_response(info.wire())
 
 
-async def file_download(request: web.Request) -> web.FileResponse:
+async def file_download(request: web.Request) -> web.StreamResponse:
+    """The job's file; for a collection, one ZIP of its completed entries' files (gateway.zipfiles)."""
+    parent = (await request.app[JOBSTORE].get(job_id_from(request))).job
+    if parent.HasField("collection"):
+        return await stream_collection_zip(request, request.app[JOBSTORE], request.app[DATA_DIR], parent)
     job = await _completed_job(request)
     return file_response(resolve_inside(request.app[DATA_DIR], job.id, job.filename), job.filename)
 

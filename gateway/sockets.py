@@ -30,6 +30,7 @@ from haul.contract.events import (
     WORKER_NAMESPACE,
     ClaimReply,
     ClaimRequest,
+    CollectionEvent,
     CompletedEvent,
     ControlMessage,
     FailedEvent,
@@ -191,7 +192,7 @@ class WorkerNamespace(CheckedNamespace):
         ).wire()
 
     async def _refusal_unless_claimant(
-        self, sid: str, event_name: str, event: ProgressEvent | CompletedEvent | FailedEvent
+        self, sid: str, event_name: str, event: ProgressEvent | CompletedEvent | FailedEvent | CollectionEvent
     ) -> str | None:
         """None when `sid` speaks for the event's attempt; otherwise the refusal, counted.
 
@@ -262,6 +263,29 @@ class WorkerNamespace(CheckedNamespace):
         )
         return await self._finish(event.job_id, lambda: self._jobstore.fail(request))
 
+    async def on_collection(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """The job's URL is a collection: jobstore creates its children (the cap is jobstore's)."""
+        event: CollectionEvent | None = self._parse(CollectionEvent, "collection", data)
+        if event is None:
+            return TerminalReply(ok=False, refusal="invalid").wire()
+        refusal = await self._refusal_unless_claimant(sid, "collection", event)
+        if refusal is not None:
+            return TerminalReply(ok=False, refusal=refusal).wire()
+        request = pb.ReportCollectionRequest(
+            job_id=event.job_id,
+            attempt=event.attempt,
+            title=event.title,
+            listed=event.listed,
+            truncated=event.truncated,
+            entries=[
+                pb.CollectionEntry(
+                    key=e.key, url=e.url, title=e.title, index=e.index, refused=e.refused or ""
+                )
+                for e in event.entries
+            ],
+        )
+        return await self._finish(event.job_id, lambda: self._jobstore.report_collection(request))
+
     async def _finish(self, job_id: str, call: Any) -> dict[str, Any]:
         """Terminal events: flush the job's pending progress first, ack only after the commit.
 
@@ -271,7 +295,7 @@ class WorkerNamespace(CheckedNamespace):
         self._assignments.released(job_id)
         try:
             await self._flusher.flush_job(job_id)
-            reply: pb.FinishJobResponse = await call()
+            reply: pb.FinishJobResponse | pb.ReportCollectionResponse = await call()
         except grpc.aio.AioRpcError as exc:
             self._metrics.jobstore_errors.labels(exc.code().name).inc()
             return TerminalReply(ok=False, refusal=_refusal_for(exc)).wire()

@@ -15,8 +15,14 @@ from pydantic.alias_generators import to_camel
 
 from haul.contract import limits
 from haul.contract.enums import AudioFormat, JobStage, JobType, VideoContainer
+from haul.contract.urls import MAX_URL_LENGTH
 
 WORKER_NAMESPACE = "/worker"
+# The most entries one collection may hold: jobstore's hard cap (HARD_MAX_ITEMS; a test holds
+# them equal). jobstore's own default (HAUL_COLLECTION_MAX_ITEMS) is applied by jobstore.
+MAX_COLLECTION_ENTRIES = 5000
+# An entry's position, as jobstore bounds it (MAX_ENTRY_INDEX).
+MAX_ENTRY_INDEX = 10_000_000
 BROWSER_NAMESPACE = "/jobs"
 
 # The stages a worker may report: jobstore alone sets `queued` and `done`.
@@ -107,6 +113,12 @@ class JobSpec(WireModel):
     max_height: int | None = None
     audio_format: Annotated[AudioFormat, Strict(False)] | None = None
     video_container: Annotated[VideoContainer, Strict(False)] | None = None
+    # The collection this job is an entry of: an entry is downloaded, never resolved again.
+    parent_id: JobId | None = None
+    # For a collection: which entries (yt-dlp's playlist_items syntax) and at most how many; none
+    # means every entry, up to jobstore's default cap, which jobstore applies (the worker does not know it).
+    items: Annotated[str, Field(max_length=limits.MAX_SHORT_TEXT)] | None = None
+    max_items: Annotated[int, Field(ge=1, le=MAX_COLLECTION_ENTRIES)] | None = None
 
 
 class ClaimReply(WireModel):
@@ -166,8 +178,39 @@ class FailedEvent(WireModel):
     retryable: bool = False
 
 
+class CollectionEntry(WireModel):
+    """One entry of a resolved collection, as jobstore's ReportCollection takes it."""
+
+    # Stable within the collection (the media id, or the URL): a resent report creates no second child.
+    key: Annotated[str, Field(min_length=1, max_length=limits.MAX_PATH), NoNul]
+    url: Annotated[str, Field(max_length=MAX_URL_LENGTH), NoNul]
+    title: Title = ""
+    # Its position in the source's listing, from 1.
+    index: Annotated[int, Field(ge=0, le=MAX_ENTRY_INDEX)]
+    # Why the worker's URL policy refused the entry; jobstore makes it a failed child.
+    refused: Message | None = None
+
+
+class CollectionEvent(WireModel):
+    """`collection`: the job's URL is a collection (a playlist, channel or feed); this attempt
+    downloads nothing, and jobstore creates one child per entry. Acked with a `TerminalReply`."""
+
+    job_id: JobId
+    attempt: Attempt
+    seq: Seq
+    # The claim reply's secret: the gateway refuses events of an attempt without it.
+    claim_secret: ClaimSecret | None = None
+    title: Title = ""
+    # How many entries the source listed before items and max_items chose.
+    listed: Annotated[int, Field(ge=0, le=MAX_ENTRY_INDEX)] = 0
+    # True when the cap or a resolution budget cut entries off the end.
+    truncated: bool = False
+    entries: Annotated[list[CollectionEntry], Field(max_length=MAX_COLLECTION_ENTRIES)]
+
+
 class TerminalReply(WireModel):
-    """The ack of `completed` and `failed`. `ok` false with refusal "unavailable" means: resend."""
+    """The ack of `completed`, `failed` and `collection`. `ok` false with refusal "unavailable"
+    means: resend."""
 
     ok: bool
     refusal: str | None = None

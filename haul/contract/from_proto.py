@@ -164,6 +164,9 @@ def job_spec(message: pb.Job) -> JobSpec:
         max_height=message.options.max_height or None,
         audio_format=from_proto(AudioFormat, message.options.audio_format),
         video_container=from_proto(VideoContainer, message.options.video_container),
+        parent_id=message.parent_id or None,
+        items=message.options.items or None,
+        max_items=message.options.max_items or None,
     )
 
 

@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List downloads, newest first */
+        /** List top-level downloads, newest first, or a collection's children in entry order */
         get: operations["listDownloads"];
         put?: never;
         /**
@@ -833,6 +833,8 @@ export interface components {
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
         Cursor: string;
+        /** @description Only this collection's children, in entry order (top-level jobs when absent). */
+        Parent: string;
         /** @description How many UTC days, ending today. */
         Days: number;
         /** @description One byte range, e.g. `bytes=0-1023` or `bytes=-500`. */
@@ -855,6 +857,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
+                /** @description Only this collection's children, in entry order (top-level jobs when absent). */
+                parent?: components["parameters"]["Parent"];
             };
             header?: never;
             path?: never;
@@ -880,12 +884,13 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "invalid_status" | "invalid_limit" | "invalid_cursor";
+                            code?: "invalid_status" | "invalid_limit" | "invalid_cursor" | "invalid_parent";
                         };
                     };
                 };
             };
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["JobNotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
