@@ -16,6 +16,7 @@ export default defineConfig({
       "/downloads": gateway,
       "/files": gateway,
       "/stats": gateway,
+      "/subscriptions": gateway,
       "/socket.io": { target: gateway, ws: true },
     },
   },

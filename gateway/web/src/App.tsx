@@ -1,10 +1,12 @@
-import { useEffect, useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { AddDownloads } from "./components/AddDownloads";
 import { ConnectionBadge } from "./components/ConnectionBadge";
 import { JobList } from "./components/JobList";
 import { Logo } from "./components/Logo";
 import { StatsSummary } from "./components/StatsSummary";
+import { SubscriptionsView } from "./components/SubscriptionsView";
 import { TokenDialog } from "./components/TokenDialog";
+import { type View, viewFromHash, ViewTabs } from "./components/ViewTabs";
 import { useDailyStats } from "./feed/useDailyStats";
 import { useJobFeed } from "./feed/useJobFeed";
 import { ACTIVE_STATUSES } from "./lib/actions";
@@ -15,14 +17,26 @@ export function App() {
   const stats = useDailyStats(state, connection);
   const jobs = useMemo(() => sortedJobs(state), [state]);
   const active = jobs.filter((job) => ACTIVE_STATUSES.includes(job.status)).length;
+  const [view, setView] = useState<View>(() => viewFromHash(window.location.hash));
 
   useEffect(() => {
     document.title = active > 0 ? `(${active}) haul` : "haul";
   }, [active]);
 
+  useEffect(() => {
+    const onHash = () => setView(viewFromHash(window.location.hash));
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+
+  function show(next: View) {
+    setView(next);
+    history.replaceState(null, "", next === "downloads" ? window.location.pathname + window.location.search : `#${next}`);
+  }
+
   return (
     <div className="min-h-dvh">
-      <header className="mx-auto flex max-w-6xl items-center justify-between gap-4 px-4 py-5 sm:px-6">
+      <header className="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-4 px-4 py-5 sm:px-6">
         <div className="flex min-w-0 items-center gap-3">
           <Logo />
           <div className="min-w-0">
@@ -30,14 +44,25 @@ export function App() {
             <p className="truncate text-xs text-zinc-500 dark:text-zinc-400">Downloads, fetched by your server</p>
           </div>
         </div>
-        <ConnectionBadge connection={connection} />
-      </header>
-      <main className="mx-auto grid max-w-6xl items-start gap-6 px-4 pb-16 sm:px-6 lg:grid-cols-[22rem_minmax(0,1fr)]">
-        <div className="space-y-4 lg:sticky lg:top-6">
-          <AddDownloads onAdded={(id, url, jobType) => dispatch({ type: "submitted", id, url, jobType, at: Date.now() })} />
-          <StatsSummary stats={stats} />
+        <div className="flex items-center gap-3">
+          <ViewTabs view={view} onChange={show} />
+          <ConnectionBadge connection={connection} />
         </div>
-        <JobList jobs={jobs} olderCursor={state.olderCursor} dispatch={dispatch} />
+      </header>
+      <main className="mx-auto max-w-6xl px-4 pb-16 sm:px-6">
+        {view === "downloads" ? (
+          <div id="view-downloads" role="tabpanel" aria-labelledby="tab-downloads" className="grid items-start gap-6 lg:grid-cols-[22rem_minmax(0,1fr)]">
+            <div className="space-y-4 lg:sticky lg:top-6">
+              <AddDownloads onAdded={(id, url, jobType) => dispatch({ type: "submitted", id, url, jobType, at: Date.now() })} />
+              <StatsSummary stats={stats} />
+            </div>
+            <JobList jobs={jobs} olderCursor={state.olderCursor} childLists={state.children} dispatch={dispatch} />
+          </div>
+        ) : (
+          <div id="view-subscriptions" role="tabpanel" aria-labelledby="tab-subscriptions">
+            <SubscriptionsView />
+          </div>
+        )}
       </main>
       <TokenDialog />
     </div>

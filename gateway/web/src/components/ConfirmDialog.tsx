@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useRef } from "react";
+import { type ReactNode, useEffect, useId, useRef } from "react";
 
 interface Props {
   open: boolean;
@@ -12,6 +12,8 @@ interface Props {
 /** A modal question on the native <dialog>: focus is trapped, Escape closes it. */
 export function ConfirmDialog({ open, title, children, confirmLabel, onConfirm, onClose }: Props) {
   const dialog = useRef<HTMLDialogElement>(null);
+  // One per dialog: a page holds many (one per card), and a shared id would name them all after the first.
+  const titleId = useId();
   useEffect(() => {
     const node = dialog.current;
     if (!node) return;
@@ -23,11 +25,11 @@ export function ConfirmDialog({ open, title, children, confirmLabel, onConfirm, 
     <dialog
       ref={dialog}
       onClose={onClose}
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-2xl border border-zinc-200 bg-white p-0 text-zinc-900 shadow-2xl backdrop:bg-zinc-950/50 backdrop:backdrop-blur-sm dark:border-zinc-800 dark:bg-zinc-900 dark:text-zinc-100"
     >
       <form method="dialog" className="p-5">
-        <h2 id="confirm-title" className="text-base font-semibold">
+        <h2 id={titleId} className="text-base font-semibold">
           {title}
         </h2>
         <div className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">{children}</div>

@@ -33,8 +33,8 @@ function ActionButton(props: { label: string; icon: ReactNode; disabled: boolean
 }
 
 /** Pause, resume, cancel, retry (each only when the status allows) and delete (after asking). */
-export function JobActions(props: { job: JobView; title: string; dispatch: Dispatch<JobsAction> }) {
-  const { job, title, dispatch } = props;
+export function JobActions(props: { job: JobView; title: string; dispatch: Dispatch<JobsAction>; collection?: boolean }) {
+  const { job, title, dispatch, collection = false } = props;
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [problem, setProblem] = useState("");
@@ -79,12 +79,14 @@ export function JobActions(props: { job: JobView; title: string; dispatch: Dispa
       )}
       <ConfirmDialog
         open={confirming}
-        title="Delete this download?"
+        title={collection ? "Delete this collection?" : "Delete this download?"}
         confirmLabel="Delete"
         onConfirm={() => void remove()}
         onClose={() => setConfirming(false)}
       >
-        The job, its history and its file are removed from the server. A running download is stopped.
+        {collection
+          ? "The collection, every entry's job and all their files are removed from the server. Running downloads are stopped."
+          : "The job, its history and its file are removed from the server. A running download is stopped."}
       </ConfirmDialog>
     </div>
   );

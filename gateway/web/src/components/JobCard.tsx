@@ -61,7 +61,7 @@ export function JobCard({ job, now, dispatch }: { job: JobView; now: number; dis
       {job.status === "failed" && <FailureNote job={job} />}
       <div className="mt-3 flex flex-wrap items-center justify-between gap-2">
         <div className="flex flex-wrap items-center gap-2">
-          {job.links.download && <DownloadLink job={job} href={job.links.download} />}
+          {job.links.download && <DownloadLink href={job.links.download} filename={job.filename ?? "download"} size={job.size} />}
           <button
             type="button"
             aria-expanded={open}

@@ -2,7 +2,9 @@ import { type Dispatch, useEffect, useState } from "react";
 import { listDownloads } from "../api/rest";
 import { ACTIVE_STATUSES } from "../lib/actions";
 import { messageOf } from "../lib/errors";
+import type { ChildLists } from "../state/children";
 import type { JobsAction, JobView } from "../state/jobs";
+import { CollectionCard } from "./CollectionCard";
 import { EmptyState } from "./EmptyState";
 import { JobCard } from "./JobCard";
 
@@ -53,8 +55,13 @@ function OlderJobs({ cursor, dispatch }: { cursor: string; dispatch: Dispatch<Jo
   );
 }
 
-export function JobList(props: { jobs: JobView[]; olderCursor: string | null; dispatch: Dispatch<JobsAction> }) {
-  const { jobs, olderCursor, dispatch } = props;
+export function JobList(props: {
+  jobs: JobView[];
+  olderCursor: string | null;
+  childLists: ChildLists;
+  dispatch: Dispatch<JobsAction>;
+}) {
+  const { jobs, olderCursor, childLists, dispatch } = props;
   const [filter, setFilter] = useState<Filter>("all");
   const now = useNow(30_000);
   const shown = jobs.filter(FILTERS[filter].keep);
@@ -82,9 +89,13 @@ export function JobList(props: { jobs: JobView[]; olderCursor: string | null; di
         <EmptyState filtered={jobs.length > 0 ? FILTERS[filter].empty : null} />
       ) : (
         <ul className="space-y-3">
-          {shown.map((job) => (
-            <JobCard key={job.id} job={job} now={now} dispatch={dispatch} />
-          ))}
+          {shown.map((job) =>
+            job.collection ? (
+              <CollectionCard key={job.id} job={job} list={childLists[job.id]} now={now} dispatch={dispatch} />
+            ) : (
+              <JobCard key={job.id} job={job} now={now} dispatch={dispatch} />
+            ),
+          )}
         </ul>
       )}
       {olderCursor && <OlderJobs cursor={olderCursor} dispatch={dispatch} />}

@@ -89,6 +89,18 @@ export const InboxIcon = (p: Props) => (
     <path d="M5.5 5h13L21 13v6a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1v-6Z" />
   </Icon>
 );
+export const StackIcon = (p: Props) => (
+  <Icon {...p}>
+    <path d="M8 6h12M8 12h12M8 18h12" />
+    <path d="M4 6h.01M4 12h.01M4 18h.01" />
+  </Icon>
+);
+export const RssIcon = (p: Props) => (
+  <Icon {...p}>
+    <path d="M5 11a8 8 0 0 1 8 8M5 5a14 14 0 0 1 14 14" />
+    <circle cx="6" cy="18" r="1" />
+  </Icon>
+);
 export const KeyIcon = (p: Props) => (
   <Icon {...p}>
     <circle cx="8" cy="15" r="4" />

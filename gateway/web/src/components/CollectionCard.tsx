@@ -1,0 +1,91 @@
+import { type Dispatch, useState } from "react";
+import { cappedText, countsText, zipAvailable } from "../lib/collections";
+import { formatRelative, hostOf } from "../lib/format";
+import type { ChildList } from "../state/children";
+import type { JobsAction } from "../state/jobs";
+import type { JobView } from "../state/table";
+import { CollectionChildren } from "./CollectionChildren";
+import { DownloadLink } from "./DownloadLink";
+import { FailureNote } from "./FailureNote";
+import { ChevronIcon, StackIcon } from "./icons";
+import { JobActions } from "./JobActions";
+import { ProgressBar } from "./ProgressBar";
+import { StatusChip } from "./StatusChip";
+
+/** A name for the saved ZIP made of the title, with nothing a file system would refuse. */
+function zipName(title: string): string {
+  const safe = title.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, " ").trim().slice(0, 100);
+  return `${safe || "collection"}.zip`;
+}
+
+/**
+ * A playlist, channel or feed: one card with its children's counts and their aggregate progress.
+ * Its actions apply to its children (the server cascades them), and its entries are shown on
+ * demand.
+ */
+export function CollectionCard(props: { job: JobView; list: ChildList | undefined; now: number; dispatch: Dispatch<JobsAction> }) {
+  const { job, list, now, dispatch } = props;
+  const [open, setOpen] = useState(false);
+  const collection = job.collection;
+  if (!collection) return null;
+  const title = collection.title || job.meta.title || job.url;
+  const capped = cappedText(collection);
+  const childrenId = `job-${job.id}-entries`;
+  return (
+    <li
+      data-job-id={job.id}
+      data-status={job.status}
+      data-collection=""
+      aria-label={title}
+      className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] transition-shadow hover:shadow-md sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
+    >
+      <div className="flex items-start gap-3">
+        <div className="grid size-11 shrink-0 place-items-center rounded-xl bg-violet-50 text-violet-600 dark:bg-violet-500/10 dark:text-violet-300">
+          <StackIcon className="size-5" />
+        </div>
+        <div className="min-w-0 flex-1">
+          <div className="flex items-start justify-between gap-3">
+            <h3 className="min-w-0 truncate font-medium text-zinc-900 dark:text-zinc-50" title={title}>
+              {title}
+            </h3>
+            <StatusChip status={job.status} />
+          </div>
+          <p className="mt-0.5 truncate text-xs text-zinc-500 dark:text-zinc-400">
+            {hostOf(job.url)} · collection · added {formatRelative(job.createdAt, now)}
+          </p>
+        </div>
+      </div>
+      <div className="mt-4">
+        <ProgressBar progress={job.progress} status={job.status} label={title} />
+        <p data-testid="counts" className="mt-2 text-xs text-zinc-600 tabular-nums dark:text-zinc-400">
+          {countsText(collection)}
+        </p>
+        {capped && (
+          <p data-testid="capped" className="mt-1 text-xs font-medium text-amber-700 dark:text-amber-400">
+            {capped}
+          </p>
+        )}
+      </div>
+      {job.status === "failed" && job.errorCode && <FailureNote job={job} />}
+      <div className="mt-3 flex flex-wrap items-center justify-between gap-2">
+        <div className="flex flex-wrap items-center gap-2">
+          {zipAvailable(collection) && (
+            <DownloadLink href={`/files/${job.id}/download`} filename={zipName(title)} label="Download all (ZIP)" />
+          )}
+          <button
+            type="button"
+            aria-expanded={open}
+            aria-controls={childrenId}
+            onClick={() => setOpen(!open)}
+            className="inline-flex items-center gap-1 rounded-lg px-2 py-1.5 text-sm font-medium text-zinc-600 hover:bg-zinc-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-zinc-300 dark:hover:bg-zinc-800"
+          >
+            Entries
+            <ChevronIcon className={`size-4 transition-transform ${open ? "rotate-180" : ""}`} />
+          </button>
+        </div>
+        <JobActions job={job} title={title} dispatch={dispatch} collection />
+      </div>
+      {open && <CollectionChildren id={childrenId} parent={job} list={list} dispatch={dispatch} />}
+    </li>
+  );
+}

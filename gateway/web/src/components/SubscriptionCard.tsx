@@ -1,0 +1,165 @@
+import { type ReactNode, useState } from "react";
+import { checkSubscription, deleteSubscription, setSubscriptionEnabled, type Subscription } from "../api/subscriptions";
+import { messageOf } from "../lib/errors";
+import { formatRelative, formatTimestamp, hostOf, MISSING } from "../lib/format";
+import { intervalText, nextCheckText } from "../lib/subscriptions";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { PauseIcon, PlayIcon, RetryIcon, RssIcon, TrashIcon } from "./icons";
+
+function Field({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="min-w-0">
+      <dt className="text-xs text-zinc-500 dark:text-zinc-400">{label}</dt>
+      <dd className="truncate text-sm text-zinc-800 dark:text-zinc-200">{children}</dd>
+    </div>
+  );
+}
+
+function When({ iso, now }: { iso: string | null; now: number }) {
+  return iso ? (
+    <time dateTime={iso} title={formatTimestamp(iso)}>
+      {formatRelative(iso, now)}
+    </time>
+  ) : (
+    <>{MISSING}</>
+  );
+}
+
+function Action(props: { label: string; icon: ReactNode; disabled: boolean; danger?: boolean; onClick: () => void }) {
+  const tone = props.danger
+    ? "hover:bg-rose-50 hover:text-rose-600 dark:hover:bg-rose-500/10 dark:hover:text-rose-400"
+    : "hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100";
+  return (
+    <button
+      type="button"
+      aria-label={props.label}
+      title={props.label}
+      disabled={props.disabled}
+      onClick={props.onClick}
+      className={`grid size-9 place-items-center rounded-lg text-zinc-500 transition focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:cursor-not-allowed disabled:opacity-30 dark:text-zinc-400 ${tone}`}
+    >
+      {props.icon}
+    </button>
+  );
+}
+
+/** One subscription: its schedule, its last check and that check's error; pause, resume, check now, delete. */
+export function SubscriptionCard(props: {
+  subscription: Subscription;
+  now: number;
+  onChanged: (subscription: Subscription) => void;
+  onRemoved: (id: string) => void;
+  onChecked: () => void;
+}) {
+  const { subscription: sub, now, onChanged, onRemoved, onChecked } = props;
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [problem, setProblem] = useState("");
+  const [notice, setNotice] = useState("");
+  const title = sub.title || sub.url;
+
+  async function run(work: () => Promise<void>) {
+    setBusy(true);
+    setProblem("");
+    setNotice("");
+    try {
+      await work();
+    } catch (error) {
+      setProblem(messageOf(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const toggle = () => run(async () => onChanged(await setSubscriptionEnabled(sub.id, !sub.enabled)));
+  const check = () =>
+    run(async () => {
+      await checkSubscription(sub.id);
+      setNotice("Checking now.");
+      onChecked();
+    });
+  const remove = () =>
+    run(async () => {
+      await deleteSubscription(sub.id);
+      onRemoved(sub.id);
+    });
+
+  return (
+    <li
+      data-subscription-id={sub.id}
+      data-enabled={String(sub.enabled)}
+      aria-label={title}
+      className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
+    >
+      <div className="flex items-start gap-3">
+        <div className="grid size-11 shrink-0 place-items-center rounded-xl bg-orange-50 text-orange-600 dark:bg-orange-500/10 dark:text-orange-300">
+          <RssIcon className="size-5" />
+        </div>
+        <div className="min-w-0 flex-1">
+          <div className="flex items-start justify-between gap-3">
+            <h3 className="min-w-0 truncate font-medium text-zinc-900 dark:text-zinc-50" title={title}>
+              {title}
+            </h3>
+            <span
+              data-testid="enabled"
+              className={`inline-flex shrink-0 items-center rounded-full px-2.5 py-0.5 text-xs font-semibold ring-1 ring-inset ${
+                sub.enabled
+                  ? "bg-emerald-50 text-emerald-700 ring-emerald-300/60 dark:bg-emerald-500/15 dark:text-emerald-300 dark:ring-emerald-500/30"
+                  : "bg-amber-50 text-amber-800 ring-amber-300/60 dark:bg-amber-500/15 dark:text-amber-300 dark:ring-amber-500/30"
+              }`}
+            >
+              {sub.enabled ? "Active" : "Paused"}
+            </span>
+          </div>
+          <p className="mt-0.5 truncate text-xs text-zinc-500 dark:text-zinc-400" title={sub.url}>
+            {hostOf(sub.url)} · {sub.type} · {intervalText(sub.intervalSeconds)}
+          </p>
+        </div>
+      </div>
+      <dl className="mt-3 grid grid-cols-2 gap-3">
+        <Field label="Last check">
+          {sub.lastCheckedAt ? <When iso={sub.lastCheckedAt} now={now} /> : "not yet"}
+        </Field>
+        <Field label="Next check">
+          <span data-testid="next-check">{nextCheckText(sub.enabled, sub.nextCheckAt, now, (iso) => formatRelative(iso, now))}</span>
+        </Field>
+      </dl>
+      {sub.lastError && (
+        <div data-testid="last-error" className="mt-3 rounded-xl border border-rose-200 bg-rose-50 px-3 py-2.5 text-sm dark:border-rose-500/20 dark:bg-rose-500/10">
+          <p className="font-medium text-rose-800 dark:text-rose-200">The last check failed</p>
+          <p className="mt-1 line-clamp-3 text-xs break-words text-rose-700/80 dark:text-rose-300/80">{sub.lastError}</p>
+        </div>
+      )}
+      <div className="mt-3 flex flex-wrap items-center justify-between gap-2">
+        <p role="status" aria-live="polite" className="text-xs text-emerald-700 dark:text-emerald-400">
+          {notice}
+        </p>
+        <div className="flex flex-col items-end gap-1">
+          <div role="group" aria-label={`Actions for ${title}`} className="flex items-center gap-0.5">
+            {sub.enabled ? (
+              <Action label="Pause" icon={<PauseIcon />} disabled={busy} onClick={() => void toggle()} />
+            ) : (
+              <Action label="Resume" icon={<PlayIcon />} disabled={busy} onClick={() => void toggle()} />
+            )}
+            <Action label="Check now" icon={<RetryIcon />} disabled={busy} onClick={() => void check()} />
+            <Action label="Delete" icon={<TrashIcon />} danger disabled={busy} onClick={() => setConfirming(true)} />
+          </div>
+          {problem && (
+            <p role="alert" className="text-right text-xs text-rose-600 dark:text-rose-400">
+              {problem}
+            </p>
+          )}
+        </div>
+      </div>
+      <ConfirmDialog
+        open={confirming}
+        title="Delete this subscription?"
+        confirmLabel="Delete"
+        onConfirm={() => void remove()}
+        onClose={() => setConfirming(false)}
+      >
+        The server stops checking it. What it downloaded already stays in the list.
+      </ConfirmDialog>
+    </li>
+  );
+}
