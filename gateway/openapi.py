@@ -143,9 +143,13 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": op(
             "downloadFile",
             "files",
-            "Fetch a finished file's bytes",
+            "Fetch a finished file's bytes, or a collection's files as one ZIP",
             {
-                "200": {"description": "The whole file.", "headers": FILE_HEADERS, "content": BINARY},
+                "200": {
+                    "description": "The whole file; for a collection, a ZIP of its completed entries' files.",
+                    "headers": FILE_HEADERS,
+                    "content": BINARY,
+                },
                 "206": {
                     "description": "The requested byte range.",
                     "headers": {
@@ -156,14 +160,22 @@ PATHS: dict[str, dict[str, Any]] = {
                 },
                 "304": {"description": "If-None-Match matched the file's ETag; no body."},
                 "400": INVALID_JOB_ID,
-                "404": FILE_NOT_FOUND,
+                "404": error(
+                    "No such job, or its file is gone; for a collection, no entry has a file yet.",
+                    "not_found",
+                    "file_not_found",
+                    "no_files",
+                ),
                 "409": NOT_COMPLETED,
                 "416": {
                     "description": "The Range is malformed or starts past the end; no body.",
                     "headers": {"Content-Range": header("`bytes */size`.", required=True)},
                 },
             },
-            description="The content type is guessed from the file name.",
+            description="The content type is guessed from the file name. On a collection (a job with "
+            "`collection`), whatever its status: one `application/zip` streamed as it is made, with "
+            "no ETag or Range, holding its completed entries' files in entry order, each named "
+            "`0001 - <file name>` by its entry index, STORED and ZIP64; a file missing on disk is left out.",
             parameters=(*JOB, "Range", "IfNoneMatch"),
         ),
     },

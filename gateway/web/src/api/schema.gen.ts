@@ -91,8 +91,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Fetch a finished file's bytes
-         * @description The content type is guessed from the file name.
+         * Fetch a finished file's bytes, or a collection's files as one ZIP
+         * @description The content type is guessed from the file name. On a collection (a job with `collection`), whatever its status: one `application/zip` streamed as it is made, with no ETag or Range, holding its completed entries' files in entry order, each named `0001 - <file name>` by its entry index, STORED and ZIP64; a file missing on disk is left out.
          */
         get: operations["downloadFile"];
         put?: never;
@@ -1164,7 +1164,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The whole file. */
+            /** @description The whole file; for a collection, a ZIP of its completed entries' files. */
             200: {
                 headers: {
                     /** @description The file's entity tag, for If-None-Match and If-Range. */
@@ -1205,7 +1205,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJobId"];
             401: components["responses"]["Unauthorized"];
-            /** @description No such job, or its file is gone. */
+            /** @description No such job, or its file is gone; for a collection, no entry has a file yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1214,7 +1214,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "not_found" | "file_not_found";
+                            code?: "not_found" | "file_not_found" | "no_files";
                         };
                     };
                 };
