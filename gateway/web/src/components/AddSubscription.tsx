@@ -77,26 +77,30 @@ export function AddSubscription({ onAdded }: { onAdded: (subscription: Subscript
           )}
         </div>
         <div className="grid grid-cols-2 gap-3">
-          <label className={LABEL}>
-            Type
-            <select value={type} onChange={(e) => setType(e.target.value as JobType)} className={FIELD}>
+          <div>
+            <label htmlFor="subscription-type" className={LABEL}>
+              Type
+            </label>
+            <select id="subscription-type" value={type} onChange={(e) => setType(e.target.value as JobType)} className={FIELD}>
               {TYPES.map((t) => (
                 <option key={t.value} value={t.value}>
                   {t.label}
                 </option>
               ))}
             </select>
-          </label>
-          <label className={LABEL}>
-            Check every
-            <select value={interval} onChange={(e) => setIntervalSeconds(Number(e.target.value))} className={FIELD}>
+          </div>
+          <div>
+            <label htmlFor="subscription-interval" className={LABEL}>
+              Check every
+            </label>
+            <select id="subscription-interval" value={interval} onChange={(e) => setIntervalSeconds(Number(e.target.value))} className={FIELD}>
               {INTERVALS.map((i) => (
                 <option key={i.seconds} value={i.seconds}>
                   {i.label}
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </div>
         <button
           type="submit"

@@ -171,10 +171,30 @@ describe("an open list of children", () => {
       { type: "snapshot", jobs: [parent(), parent({ id: OTHER_PARENT, createdAt: at(1) })], nextCursor: null },
       opened,
       { type: "children-opened", parentId: OTHER_PARENT },
+      page(1, 2, null),
+      { type: "children-page", parentId: OTHER_PARENT, jobs: [], nextCursor: null },
       { type: "job", job: child(7) },
     );
-    expect(Object.keys(state.children[PARENT]!.byId)).toEqual([childId(7)]);
+    expect(Object.keys(state.children[PARENT]!.byId)).toContain(childId(7));
     expect(Object.keys(state.children[OTHER_PARENT]!.byId)).toEqual([]);
+  });
+
+  it("a child's snapshot beyond the pages loaded so far waits for its page", () => {
+    let state = run(listed, opened, page(1, 100, "cursor-2"), { type: "job", job: child(150) });
+    expect(state.children[PARENT]?.byId[childId(150)]).toBeUndefined();
+    expect(state.parentOf[childId(150)]).toBe(PARENT); // known, so it is not fetched again
+    state = jobsReducer(state, { type: "job", job: child(50, { status: "running", updatedAt: at(8) }) });
+    expect(state.children[PARENT]?.byId[childId(50)]?.status).toBe("running");
+  });
+
+  it("a child's snapshot before the first page arrived waits for that page", () => {
+    const state = run(listed, opened, { type: "job", job: child(1) });
+    expect(state.children[PARENT]?.byId[childId(1)]).toBeUndefined();
+  });
+
+  it("a complete list takes a child created after it was loaded (a feed that grew)", () => {
+    const state = run(listed, opened, page(1, 3, null), { type: "job", job: child(4) });
+    expect(inEntryOrder(state.children[PARENT]!).map((j) => j.entryIndex)).toEqual([1, 2, 3, 4]);
   });
 });
 

@@ -37,6 +37,23 @@ export function addPage(lists: ChildLists, parentId: string, jobs: Job[], nextCu
   return { ...lists, [parentId]: { ...merged, nextCursor, loaded: true } };
 }
 
+/**
+ * A child's own snapshot (the live feed's news of a child the list did not hold): it joins the
+ * list only where the pages already reach, so the list stays a prefix of the collection in
+ * entry order, and the next page brings the rest.
+ */
+export function admitChild(list: ChildList, job: Job): ChildList {
+  const held = list.byId[job.id];
+  if (!held) {
+    if (!list.loaded) return list;
+    if (list.nextCursor !== null) {
+      const reach = Math.max(...Object.values(list.byId).map((j) => j.entryIndex ?? 0));
+      if ((job.entryIndex ?? Number.MAX_SAFE_INTEGER) > reach) return list;
+    }
+  }
+  return put(list, mergeJob(held, job));
+}
+
 /** In entry order, as the collection lists them. */
 export function inEntryOrder(list: ChildList): JobView[] {
   const index = (job: JobView) => job.entryIndex ?? Number.MAX_SAFE_INTEGER;

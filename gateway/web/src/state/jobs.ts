@@ -11,7 +11,7 @@
  */
 
 import type { Job, JobDetail, JobType, ProgressEvent, UpdateEvent, CompletedEvent, FailedEvent } from "../api/types";
-import { addPage, type ChildLists, closeList, openList } from "./children";
+import { addPage, admitChild, type ChildLists, closeList, openList } from "./children";
 import {
   applyCompleted,
   applyFailed,
@@ -73,7 +73,8 @@ function applyChild(state: JobsState, job: Job & { parentId: string }): JobsStat
   const noted = without(noteParents(state, [job]), job.id);
   const list = noted.children[job.parentId];
   if (!list) return noted;
-  return { ...noted, children: { ...noted.children, [job.parentId]: put(list, mergeJob(list.byId[job.id], job)) } };
+  const next = admitChild(list, job);
+  return next === list ? noted : { ...noted, children: { ...noted.children, [job.parentId]: next } };
 }
 
 /** Apply an event to the table that holds its job: the top-level list or an open list of children. */
