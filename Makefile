@@ -101,9 +101,10 @@ bench-egress: setup
 bench-flood: setup
 	$(BIN)/python -m tests.bench.bench_worker_flood
 
-## bench-collections: time jobstore's side of a 1,000-entry collection (report, pages of children, cancel, delete)
+## bench-collections: time jobstore's side of a 1,000-entry collection (report, pages of children, cancel, delete), then the gateway's RSS before and at its peak while it streams a collection's ZIP of 8 x 64 MiB
 bench-collections: setup
 	$(BIN)/python -m tests.bench.bench_collections
+	$(BIN)/python -m tests.bench.bench_collection_zip
 
 ## test-deploy: build the image and run deploy/compose.yaml on a real Docker engine (installs docker.io as root; stand-in base images built offline from Debian packages): downloads, containers killed under them, /health, /metrics
 test-deploy: setup
