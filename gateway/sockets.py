@@ -242,6 +242,7 @@ class WorkerNamespace(CheckedNamespace):
             output_path=event.output_path,
             size=event.size,
             sha256=event.sha256,
+            archive_id=event.archive_id or "",
         )
         if event.meta is not None:
             request.meta.CopyFrom(pb.JobMeta(**event.meta.model_dump()))
@@ -279,7 +280,12 @@ class WorkerNamespace(CheckedNamespace):
             truncated=event.truncated,
             entries=[
                 pb.CollectionEntry(
-                    key=e.key, url=e.url, title=e.title, index=e.index, refused=e.refused or ""
+                    key=e.key,
+                    url=e.url,
+                    title=e.title,
+                    index=e.index,
+                    refused=e.refused or "",
+                    archive_id=e.archive_id or "",
                 )
                 for e in event.entries
             ],

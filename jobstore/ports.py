@@ -5,13 +5,14 @@ and tests can use fakes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from jobstore.domain.archive import ArchiveEntry
 from jobstore.domain.changes import JobChange
 from jobstore.domain.collections import ChildCounts
 from jobstore.domain.model import Job, JobStatus, StatusChange
@@ -106,6 +107,23 @@ class StatsRepository(Protocol):
         """The stored rows of the days from first to last, oldest first; days without a row are absent."""
 
 
+class ArchiveRepository(Protocol):
+    """The download archive (jobstore.domain.archive)."""
+
+    async def add(self, entry: ArchiveEntry) -> bool:
+        """Store the entry unless its identity is already archived; True when it was stored."""
+
+    async def held(self, archive_ids: Iterable[str]) -> set[str]:
+        """Which of these identities the archive holds."""
+
+    async def list_page(self, limit: int, after: ListCursor | None) -> list[ArchiveEntry]:
+        """Newest first."""
+
+    async def get(self, entry_id: uuid.UUID) -> ArchiveEntry | None: ...
+
+    async def delete(self, entry_id: uuid.UUID) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls back."""
 
@@ -114,6 +132,9 @@ class UnitOfWork(Protocol):
 
     @property
     def stats(self) -> StatsRepository: ...
+
+    @property
+    def archive(self) -> ArchiveRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

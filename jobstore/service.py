@@ -10,10 +10,11 @@ import binascii
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from jobstore import archive
 from jobstore.domain.collections import CollectionReport, CollectionSummary
 from jobstore.domain.errors import (
     IdempotencyConflict,
@@ -253,10 +254,13 @@ async def report_collection(
             if entry.key not in seen:
                 seen.add(entry.key)
                 entries.append(entry)
+        entries, skipped = await archive.unarchived(uow, job, entries)  # media downloaded before
         truncated = report.truncated or len(entries) > cap
         children = [job.entry(entry, at) for entry in entries[:cap]]
         await uow.jobs.add_children(children)
-        summary = CollectionSummary(title=report.title, listed=report.listed, truncated=truncated)
+        summary = CollectionSummary(
+            title=report.title, listed=report.listed, truncated=truncated, skipped=skipped
+        )
         job.become_collection(summary, at)
         job.roll_up(await uow.jobs.child_counts(job.id), at)
         await uow.jobs.save(job)
@@ -296,10 +300,21 @@ async def report_progress(
 
 
 async def complete_job(
-    uow: UnitOfWork, job_id: uuid.UUID, attempt: int, result: FileResult, now: Clock = utcnow
+    uow: UnitOfWork,
+    job_id: uuid.UUID,
+    attempt: int,
+    result: FileResult,
+    now: Clock = utcnow,
+    archive_id: str = "",
 ) -> Outcome:
-    """The worker's attempt finished and its file is in place."""
-    return await _apply_worker_report(uow, job_id, lambda job: job.complete(attempt, result, now()))
+    """The worker's attempt finished and its file is in place; the media's identity, when given,
+    joins the download archive in the same transaction."""
+    return await _apply_worker_report(
+        uow,
+        job_id,
+        lambda job: job.complete(attempt, result, now()),
+        applied=lambda job: archive.record_completion(uow, job, archive_id, now()),
+    )
 
 
 async def fail_job(
@@ -318,7 +333,11 @@ async def fail_job(
 
 
 async def _apply_worker_report(
-    uow: UnitOfWork, job_id: uuid.UUID, apply: Callable[[Job], Refusal | None], now: Clock = utcnow
+    uow: UnitOfWork,
+    job_id: uuid.UUID,
+    apply: Callable[[Job], Refusal | None],
+    now: Clock = utcnow,
+    applied: Callable[[Job], Awaitable[None]] | None = None,
 ) -> Outcome:
     """Lock the job, apply a worker's claim or report, and store it if it changed anything; a
     collection's child takes its parent along.
@@ -334,6 +353,8 @@ async def _apply_worker_report(
         refusal = apply(job)
         if refusal is None and len(job.new_events) > events_before:
             await uow.jobs.save(job)
+            if applied is not None:
+                await applied(job)
             await _roll_up(uow, job.parent_id, now())
             await uow.commit()
     return Outcome(refusal, job)

@@ -8,6 +8,8 @@ yt-dlp's flat extraction describes each entry with an info dict. From it the wor
   extractor reads a feed item's guid from it, so the child's media id is the entry's key. An
   entry that yt-dlp resolved in full and that has no page of its own (a `<video>` on the
   collection's page) gets its media URL, smuggled with its id and the page as referer;
+- `archive_id`, the media's identity in the download archive (worker.media_identity), the one
+  its child reports when it completes, so jobstore skips what the archive holds; empty when refused;
 - `refused`, why the URL fails the policy a submit passes (haul.contract.urls.check_url), else
   None. That policy reads text only: an entry aimed at a private or loopback address passes it,
   and the egress guard refuses the connection when the child downloads.
@@ -23,6 +25,7 @@ from typing import Any
 from yt_dlp.utils import smuggle_url, unsmuggle_url
 
 from haul.contract.urls import UrlRefused, check_url
+from worker.media_identity import entry_identity
 
 MAX_KEY_LENGTH = 512
 MAX_TITLE_LENGTH = 1024
@@ -39,6 +42,8 @@ class CollectionEntry:
     # "2-3" gives the indexes 2 and 3.
     index: int
     refused: str | None = None
+    # The media's identity in the download archive; empty for a refused entry.
+    archive_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,10 +105,12 @@ def refusal(url: str) -> str | None:
 def make_entry(info: Mapping[str, Any], collection_page: str | None) -> CollectionEntry:
     url = entry_url(info, collection_page)
     index = int(info.get("playlist_index") or 0)
+    refused = refusal(url)
     return CollectionEntry(
         key=entry_key(info, url) or f"entry-{index}",  # no id and no URL: refused, but still distinct
         url=url,
         title=clean_title(info.get("title")),
         index=index,
-        refused=refusal(url),
+        refused=refused,
+        archive_id="" if refused else entry_identity(info, url),
     )

@@ -46,6 +46,8 @@ class Pending:
     filename: str  # the safe final name in DATA_DIR/{jobId}
     announced_bytes: int | None
     meta: MediaMeta
+    # The media's identity for the download archive, when the engine read one (worker.media_identity).
+    archive_id: str = ""
 
 
 def save_record(work_dir: Path, pending: Pending) -> None:
@@ -55,6 +57,7 @@ def save_record(work_dir: Path, pending: Pending) -> None:
         "filename": pending.filename,
         "announced_bytes": pending.announced_bytes,
         "meta": pending.meta.model_dump(mode="json"),
+        "archive_id": pending.archive_id,
     }
     partial = work_dir / f".{RECORD_NAME}.tmp"
     with open(partial, "w", encoding="utf-8") as out:
@@ -71,11 +74,12 @@ def load_record(work_dir: Path) -> Pending | None:
         source, filename = str(body["source"]), str(body["filename"])
         announced = body.get("announced_bytes")
         meta = MediaMeta.model_validate(body.get("meta") or {})
+        archive_id = str(body.get("archive_id") or "")
     except (OSError, ValueError, KeyError, TypeError, ValidationError):
         return None
     if Path(source).name != source or source in ("", ".", ".."):
         return None
-    return Pending(work_dir / source, filename, int(announced) if announced else None, meta)
+    return Pending(work_dir / source, filename, int(announced) if announced else None, meta, archive_id)
 
 
 def place_thumbnail(work_dir: Path, job_folder: Path, meta: MediaMeta) -> MediaMeta:

@@ -38,6 +38,7 @@ from worker.identity import worker_id
 from worker.isolation import IsolatedDownload, hello_tools
 from worker.joblock import JobBusy, job_folder_lock
 from worker.link import GatewayLink
+from worker.media_identity import url_identity
 from worker.naming import final_path, safe_filename
 from worker.samples import Sample
 from worker.settings import WorkerSettings
@@ -174,7 +175,9 @@ class JobRunner:
 
     def _finish(self, downloaded: Downloaded) -> str:
         name = safe_filename(downloaded.suggested_name, downloaded.extension)
-        pending = Pending(downloaded.path, name, downloaded.announced_bytes, downloaded.meta)
+        pending = Pending(
+            downloaded.path, name, downloaded.announced_bytes, downloaded.meta, downloaded.archive_id
+        )
         if downloaded.path.resolve().parent == self.work_dir:
             save_record(self.work_dir, pending)
         return self._complete(pending)
@@ -214,6 +217,8 @@ class JobRunner:
             size=size,
             sha256=digest,
             meta=meta,
+            # What yt-dlp read, else the URL's identity (worker.media_identity).
+            archive_id=pending.archive_id or url_identity(self._spec.url),
         )
         reply = self._link.send_outcome("completed", event.wire(), self._settings.outcome_resend_window)
         if reply.ok:

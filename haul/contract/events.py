@@ -59,6 +59,7 @@ ToolState = Annotated[str, Field(max_length=limits.MAX_REASON), NoNul]
 PathText = Annotated[str, Field(max_length=limits.MAX_PATH), NoNul]
 FileName = Annotated[str, Field(min_length=1, max_length=limits.MAX_PATH), NoNul]
 Message = Annotated[str, Field(max_length=limits.MAX_MESSAGE), NoNul]
+ArchiveId = Annotated[str, Field(max_length=limits.MAX_ARCHIVE_ID), NoNul]
 
 
 JobId = Annotated[str, Field(max_length=36), AfterValidator(_canonical_uuid)]
@@ -163,6 +164,9 @@ class CompletedEvent(WireModel):
     size: Bytes
     sha256: Annotated[str, Field(pattern=f"^{limits.SHA256_PATTERN}$")]
     meta: MediaMeta | None = None
+    # The media's identity for the download archive (worker.media_identity): yt-dlp's
+    # download-archive form, "<extractor key lowercased> <media id>", or "url <url>".
+    archive_id: ArchiveId | None = None
 
 
 class FailedEvent(WireModel):
@@ -189,6 +193,9 @@ class CollectionEntry(WireModel):
     index: Annotated[int, Field(ge=0, le=MAX_ENTRY_INDEX)]
     # Why the worker's URL policy refused the entry; jobstore makes it a failed child.
     refused: Message | None = None
+    # The media's identity for the download archive, as CompletedEvent's: jobstore skips an entry
+    # the archive holds (unless the job says redownload).
+    archive_id: ArchiveId | None = None
 
 
 class CollectionEvent(WireModel):

@@ -24,6 +24,8 @@ MAX_SHORT_TEXT = 256  # worker ids, extractor names, idempotency keys
 MAX_PATH = 4096
 MAX_MESSAGE = 8192
 MAX_REASON = 1024
+# A media's identity in the download archive ("<extractor> <media id>"); a longer one is hashed.
+MAX_ARCHIVE_ID = 1024
 
 ERROR_CODE_PATTERN = r"[A-Z][A-Z0-9_]{0,63}"
 SHA256_PATTERN = r"[0-9a-f]{64}"

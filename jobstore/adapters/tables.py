@@ -72,6 +72,22 @@ job_events = sa.Table(
     sa.Column("reason", sa.Text(), nullable=False),
 )
 
+# The download archive (jobstore.domain.archive): one row per media identity, kept when its job
+# is deleted (no foreign key), listed newest first (0005_archive).
+archive = sa.Table(
+    "archive",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("archive_id", sa.Text(), nullable=False, unique=True),
+    sa.Column("extractor", sa.String(128), nullable=False),
+    sa.Column("media_id", sa.Text(), nullable=False),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("job_id", sa.Uuid(), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_archive_created", "created_at", "id"),
+)
+
 # Daily figures of finished jobs (jobstore.domain.stats), one row per UTC day, upserted by the rollup.
 daily_stats = sa.Table(
     "daily_stats",

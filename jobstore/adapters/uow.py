@@ -12,6 +12,7 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from jobstore.adapters.archive_repo import SqlArchiveRepository
 from jobstore.adapters.repository import SqlJobRepository
 from jobstore.adapters.stats import SqlStatsRepository
 from jobstore.domain.errors import StoreUnavailable
@@ -53,6 +54,7 @@ class CommitObserver(Protocol):
 class SqlUnitOfWork:
     jobs: SqlJobRepository
     stats: SqlStatsRepository
+    archive: SqlArchiveRepository
 
     def __init__(self, engine: AsyncEngine, feed: ChangeFeed, observer: CommitObserver | None = None) -> None:
         self._engine = engine
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
             raise
         self.jobs = SqlJobRepository(self._conn)
         self.stats = SqlStatsRepository(self._conn)
+        self.archive = SqlArchiveRepository(self._conn)
         return self
 
     async def commit(self) -> None:

@@ -133,6 +133,8 @@ class CollectionEntry:
     title: str
     index: int
     refused: str = ""
+    # The media's identity in the download archive (jobstore.domain.archive); empty: never skipped.
+    archive_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from haul.contract.proto_enums import from_proto, to_proto
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from jobstore.domain import validation
+from jobstore.domain.archive import ArchiveEntry, checked_archive_id
 from jobstore.domain.changes import JobChange
 from jobstore.domain.collections import HARD_MAX_ITEMS, CollectionReport, CollectionSummary
 from jobstore.domain.errors import InvalidInput
@@ -127,6 +128,19 @@ def daily_stats_to_pb(daily: DailyStats) -> pb.DailyStats:
     return pb.DailyStats(day=daily.day.isoformat(), figures=figures_to_pb(daily.figures))
 
 
+def archive_entry_to_pb(entry: ArchiveEntry) -> pb.ArchiveEntry:
+    return pb.ArchiveEntry(
+        id=str(entry.id),
+        archive_id=entry.archive_id,
+        extractor=entry.extractor,
+        media_id=entry.media_id,
+        url=entry.url,
+        title=entry.title,
+        job_id=str(entry.job_id) if entry.job_id else "",
+        created_at=timestamp(entry.created_at),
+    )
+
+
 def refusal_to_pb(refusal: Refusal | None) -> pb.Refusal:
     return value_to_pb(refusal) if refusal is not None else pb.REFUSAL_UNSPECIFIED
 
@@ -180,7 +194,11 @@ def collection_report_from_pb(request: pb.ReportCollectionRequest) -> Collection
         attempt=validation.count("attempt", request.attempt, validation.MAX_ATTEMPT),
         title=validation.text("title", request.title, validation.MAX_TITLE),
         entries=tuple(
-            validation.collection_entry(e.key, e.url, e.title, e.index, e.refused) for e in request.entries
+            dataclasses.replace(
+                validation.collection_entry(e.key, e.url, e.title, e.index, e.refused),
+                archive_id=checked_archive_id(e.archive_id, "entry archive_id"),
+            )
+            for e in request.entries
         ),
         listed=validation.count("listed", request.listed, validation.MAX_ATTEMPT),
         truncated=request.truncated,

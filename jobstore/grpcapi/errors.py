@@ -10,6 +10,7 @@ import grpc
 import structlog
 
 from jobstore.adapters.changefeed import FeedLost
+from jobstore.domain.archive import ArchiveEntryNotFound
 from jobstore.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -22,6 +23,7 @@ log = structlog.get_logger(__name__)
 
 STATUS_FOR_ERROR: dict[type[Exception], grpc.StatusCode] = {
     JobNotFound: grpc.StatusCode.NOT_FOUND,
+    ArchiveEntryNotFound: grpc.StatusCode.NOT_FOUND,
     InvalidTransition: grpc.StatusCode.FAILED_PRECONDITION,
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
     IdempotencyConflict: grpc.StatusCode.ALREADY_EXISTS,

@@ -10,9 +10,10 @@ import grpc
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from jobstore import service
+from jobstore import archive, service
 from jobstore.adapters.changefeed import ChangeHub
 from jobstore.domain import validation
+from jobstore.domain.archive import checked_archive_id, entry_id
 from jobstore.domain.errors import InvalidInput
 from jobstore.domain.model import ControlAction, JobStatus
 from jobstore.domain.values import JobType
@@ -141,6 +142,7 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
             validation.job_id(request.job_id),
             request.attempt,
             convert.file_result_from_pb(request),
+            archive_id=checked_archive_id(request.archive_id),
         )
         return _finish_reply(outcome)
 
@@ -181,6 +183,23 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
             days=[convert.daily_stats_to_pb(d) for d in report.days],
             totals=convert.figures_to_pb(report.totals),
         )
+
+    @unary
+    async def ListArchive(self, request: pb.ListArchiveRequest, context: Context) -> pb.ListArchiveResponse:
+        size = validation.count("page_size", request.page_size, validation.MAX_PAGE_SIZE)
+        token = validation.text("page_token", request.page_token, validation.MAX_SHORT_TEXT)
+        page = await archive.list_archive(self._uow(), size or validation.DEFAULT_PAGE_SIZE, token)
+        return pb.ListArchiveResponse(
+            entries=[convert.archive_entry_to_pb(e) for e in page.entries],
+            next_page_token=page.next_page_token,
+        )
+
+    @unary
+    async def DeleteArchiveEntry(
+        self, request: pb.DeleteArchiveEntryRequest, context: Context
+    ) -> pb.DeleteArchiveEntryResponse:
+        entry = await archive.delete_archive_entry(self._uow(), entry_id(request.id))
+        return pb.DeleteArchiveEntryResponse(entry=convert.archive_entry_to_pb(entry))
 
     @streaming
     async def WatchJobs(self, request: pb.WatchJobsRequest, context: Context) -> AsyncIterator[pb.JobChange]:

@@ -39,6 +39,9 @@ class Downloaded:
     # What the source announced, for the completeness check: a byte count (plain files)
     # and, in meta, a duration (media).
     announced_bytes: int | None = None
+    # The media's identity in the download archive (worker.media_identity), when the engine read
+    # one (yt-dlp); empty otherwise, and the job's URL gives it.
+    archive_id: str = ""
 
 
 class Engine(Protocol):

@@ -29,6 +29,7 @@ from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck, StopRequested
 from worker.engines.errors import final_failure, http_failure
 from worker.engines.ffmpeg import AudioConverter
+from worker.media_identity import download_identity
 from worker.samples import Sample, from_ytdlp
 from worker.thumbnails import save_thumbnail
 from worker.tools import find_tools
@@ -168,7 +169,13 @@ class YtDlpEngine:
             # The name of the copy just saved, never the site's URL (haul.contract.thumbnails).
             thumbnail=thumbnail,
         )
-        return Downloaded(path, meta.title or "download", path.suffix.lstrip("."), meta)
+        return Downloaded(
+            path,
+            meta.title or "download",
+            path.suffix.lstrip("."),
+            meta,
+            archive_id=download_identity(info, spec.url),
+        )
 
     def _convert(
         self, source: Path, spec: JobSpec, duration: float, on_sample: OnSample, should_stop: StopCheck

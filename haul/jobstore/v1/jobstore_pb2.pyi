@@ -409,7 +409,7 @@ class ReportProgressResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[ProgressResult, _Mapping]]] = ...) -> None: ...
 
 class CompleteJobRequest(_message.Message):
-    __slots__ = ("job_id", "attempt", "filename", "output_path", "size", "sha256", "meta")
+    __slots__ = ("job_id", "attempt", "filename", "output_path", "size", "sha256", "meta", "archive_id")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
@@ -417,6 +417,7 @@ class CompleteJobRequest(_message.Message):
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     META_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVE_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     attempt: int
     filename: str
@@ -424,7 +425,8 @@ class CompleteJobRequest(_message.Message):
     size: int
     sha256: str
     meta: JobMeta
-    def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., filename: _Optional[str] = ..., output_path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., meta: _Optional[_Union[JobMeta, _Mapping]] = ...) -> None: ...
+    archive_id: str
+    def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., filename: _Optional[str] = ..., output_path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., meta: _Optional[_Union[JobMeta, _Mapping]] = ..., archive_id: _Optional[str] = ...) -> None: ...
 
 class FailJobRequest(_message.Message):
     __slots__ = ("job_id", "attempt", "error_code", "error_message", "retryable")
@@ -451,18 +453,20 @@ class FinishJobResponse(_message.Message):
     def __init__(self, accepted: _Optional[bool] = ..., refusal: _Optional[_Union[Refusal, str]] = ..., job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
 
 class CollectionEntry(_message.Message):
-    __slots__ = ("key", "url", "title", "index", "refused")
+    __slots__ = ("key", "url", "title", "index", "refused", "archive_id")
     KEY_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     REFUSED_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVE_ID_FIELD_NUMBER: _ClassVar[int]
     key: str
     url: str
     title: str
     index: int
     refused: str
-    def __init__(self, key: _Optional[str] = ..., url: _Optional[str] = ..., title: _Optional[str] = ..., index: _Optional[int] = ..., refused: _Optional[str] = ...) -> None: ...
+    archive_id: str
+    def __init__(self, key: _Optional[str] = ..., url: _Optional[str] = ..., title: _Optional[str] = ..., index: _Optional[int] = ..., refused: _Optional[str] = ..., archive_id: _Optional[str] = ...) -> None: ...
 
 class ReportCollectionRequest(_message.Message):
     __slots__ = ("job_id", "attempt", "title", "entries", "listed", "truncated")
@@ -543,3 +547,51 @@ class GetStatsResponse(_message.Message):
     days: _containers.RepeatedCompositeFieldContainer[DailyStats]
     totals: StatsFigures
     def __init__(self, days: _Optional[_Iterable[_Union[DailyStats, _Mapping]]] = ..., totals: _Optional[_Union[StatsFigures, _Mapping]] = ...) -> None: ...
+
+class ArchiveEntry(_message.Message):
+    __slots__ = ("id", "archive_id", "extractor", "media_id", "url", "title", "job_id", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTOR_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    archive_id: str
+    extractor: str
+    media_id: str
+    url: str
+    title: str
+    job_id: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., archive_id: _Optional[str] = ..., extractor: _Optional[str] = ..., media_id: _Optional[str] = ..., url: _Optional[str] = ..., title: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListArchiveRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListArchiveResponse(_message.Message):
+    __slots__ = ("entries", "next_page_token")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[ArchiveEntry]
+    next_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[ArchiveEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteArchiveEntryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteArchiveEntryResponse(_message.Message):
+    __slots__ = ("entry",)
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    entry: ArchiveEntry
+    def __init__(self, entry: _Optional[_Union[ArchiveEntry, _Mapping]] = ...) -> None: ...

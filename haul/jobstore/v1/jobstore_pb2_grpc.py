@@ -95,6 +95,16 @@ class JobStoreServiceStub:
                 request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsRequest.SerializeToString,
                 response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsResponse.FromString,
                 _registered_method=True)
+        self.ListArchive = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/ListArchive',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListArchiveRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListArchiveResponse.FromString,
+                _registered_method=True)
+        self.DeleteArchiveEntry = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/DeleteArchiveEntry',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryResponse.FromString,
+                _registered_method=True)
 
 
 class JobStoreServiceServicer:
@@ -189,6 +199,20 @@ class JobStoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListArchive(self, request, context):
+        """A page of the download archive (media already downloaded), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteArchiveEntry(self, request, context):
+        """Forget one archived media, so a collection downloads it again; NOT_FOUND when missing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobStoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -251,6 +275,16 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     servicer.GetStats,
                     request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsRequest.FromString,
                     response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsResponse.SerializeToString,
+            ),
+            'ListArchive': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListArchive,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListArchiveRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListArchiveResponse.SerializeToString,
+            ),
+            'DeleteArchiveEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteArchiveEntry,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -578,6 +612,60 @@ class JobStoreService:
             '/haul.jobstore.v1.JobStoreService/GetStats',
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsRequest.SerializeToString,
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListArchive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/ListArchive',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListArchiveRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListArchiveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteArchiveEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/DeleteArchiveEntry',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryResponse.FromString,
             options,
             channel_credentials,
             insecure,

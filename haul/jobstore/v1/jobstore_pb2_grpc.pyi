@@ -66,6 +66,10 @@ class JobStoreServiceStub:
     """Daily figures of finished jobs (UTC days), from jobstore's rollup; the days that may have
     changed since the last rollup, today included, are recomputed before answering.
     """
+    ListArchive: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.ListArchiveRequest, _jobstore_pb2.ListArchiveResponse]
+    """A page of the download archive (media already downloaded), newest first."""
+    DeleteArchiveEntry: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.DeleteArchiveEntryRequest, _jobstore_pb2.DeleteArchiveEntryResponse]
+    """Forget one archived media, so a collection downloads it again; NOT_FOUND when missing."""
 
 @_typing.type_check_only
 class JobStoreServiceAsyncStub(JobStoreServiceStub):
@@ -103,6 +107,10 @@ class JobStoreServiceAsyncStub(JobStoreServiceStub):
     """Daily figures of finished jobs (UTC days), from jobstore's rollup; the days that may have
     changed since the last rollup, today included, are recomputed before answering.
     """
+    ListArchive: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.ListArchiveRequest, _jobstore_pb2.ListArchiveResponse]  # type: ignore[assignment]
+    """A page of the download archive (media already downloaded), newest first."""
+    DeleteArchiveEntry: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.DeleteArchiveEntryRequest, _jobstore_pb2.DeleteArchiveEntryResponse]  # type: ignore[assignment]
+    """Forget one archived media, so a collection downloads it again; NOT_FOUND when missing."""
 
 class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
     """The job store. Every state change goes through it; it is the only writer to the database."""
@@ -209,5 +217,21 @@ class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         """Daily figures of finished jobs (UTC days), from jobstore's rollup; the days that may have
         changed since the last rollup, today included, are recomputed before answering.
         """
+
+    @_abc_1.abstractmethod
+    def ListArchive(
+        self,
+        request: _jobstore_pb2.ListArchiveRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.ListArchiveResponse, _abc.Awaitable[_jobstore_pb2.ListArchiveResponse]]:
+        """A page of the download archive (media already downloaded), newest first."""
+
+    @_abc_1.abstractmethod
+    def DeleteArchiveEntry(
+        self,
+        request: _jobstore_pb2.DeleteArchiveEntryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.DeleteArchiveEntryResponse, _abc.Awaitable[_jobstore_pb2.DeleteArchiveEntryResponse]]:
+        """Forget one archived media, so a collection downloads it again; NOT_FOUND when missing."""
 
 def add_JobStoreServiceServicer_to_server(servicer: JobStoreServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
