@@ -17,6 +17,7 @@ from jobstore.domain.changes import JobChange
 from jobstore.domain.collections import ChildCounts
 from jobstore.domain.model import Job, JobStatus, StatusChange
 from jobstore.domain.stats import DailyStats, StatsFigures
+from jobstore.domain.subscriptions import Subscription
 
 # Keyset position for listing: (created_at, id) of the last job on the previous page.
 ListCursor = tuple[datetime, uuid.UUID]
@@ -107,6 +108,31 @@ class StatsRepository(Protocol):
         """The stored rows of the days from first to last, oldest first; days without a row are absent."""
 
 
+class SubscriptionRepository(Protocol):
+    """Subscriptions (jobstore.domain.subscriptions) and what their checks hold."""
+
+    async def add(self, subscription: Subscription) -> None: ...
+
+    async def get(self, subscription_id: uuid.UUID, *, for_update: bool = False) -> Subscription | None: ...
+
+    async def list_page(self, limit: int, after: ListCursor | None) -> list[Subscription]:
+        """Newest first."""
+
+    async def due(self, now: datetime, limit: int) -> list[Subscription]:
+        """Enabled subscriptions due at `now`, locked, skipping those another transaction holds."""
+
+    async def claim(self, subscription: Subscription, due_at: datetime) -> bool:
+        """Store it only if its due time is still `due_at`; False when someone else moved it."""
+
+    async def save(self, subscription: Subscription) -> None: ...
+
+    async def delete(self, subscription: Subscription) -> None:
+        """Remove it; its jobs stay."""
+
+    async def held_entry_keys(self, subscription_id: uuid.UUID, except_parent: uuid.UUID) -> set[str]:
+        """Entry keys with a queued, running, paused or completed child in another check."""
+
+
 class ArchiveRepository(Protocol):
     """The download archive (jobstore.domain.archive)."""
 
@@ -135,6 +161,9 @@ class UnitOfWork(Protocol):
 
     @property
     def archive(self) -> ArchiveRepository: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

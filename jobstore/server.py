@@ -26,6 +26,8 @@ from jobstore.loops import DailyStatsLoop, DispatchLoop, ReapLoop
 from jobstore.metrics import JobstoreMetrics, MetricsServer
 from jobstore.ports import ChangeFeed
 from jobstore.settings import JobstoreSettings
+from jobstore.subscription_loop import SubscriptionLoop
+from jobstore.subscriptions import CheckPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +68,8 @@ class Jobstore:
             asyncio.create_task(ReapLoop(self.unit_of_work, s.heartbeat_timeout, s.reap_interval).run())
         )
         rollup = DailyStatsLoop(self.unit_of_work, s.daily_stats_interval)
+        checks = SubscriptionLoop(self.unit_of_work, check_policy(s), s.subscription_check_period)
+        self.tasks.append(asyncio.create_task(checks.run(), name="subscription-checks"))
         self.tasks.append(asyncio.create_task(rollup.run(), name="daily-stats-rollup"))
         if self.dispatcher is not None:
             dispatch = DispatchLoop(
@@ -145,6 +149,7 @@ def build(settings: JobstoreSettings) -> Jobstore:
             settings.default_max_attempts,
             metrics,
             collection_max_items=settings.collection_max_items,
+            subscription_min_interval=settings.subscription_min_interval,
         ),
         server,
     )
@@ -170,6 +175,10 @@ async def serve(settings: JobstoreSettings) -> None:
     await stop.wait()
     log.info("jobstore shutting down")
     await app.stop()
+
+
+def check_policy(settings: JobstoreSettings) -> CheckPolicy:
+    return CheckPolicy(settings.default_max_attempts, settings.collection_max_items)
 
 
 def _redacted(url: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from jobstore import archive
+from jobstore import archive, subscriptions
 from jobstore.domain.collections import CollectionReport, CollectionSummary
 from jobstore.domain.errors import (
     IdempotencyConflict,
@@ -250,6 +250,7 @@ async def report_collection(
             raise InvalidInput("an entry of a collection is never expanded into another collection")
         cap = job.options.max_items or max_items
         entries, seen = [], await uow.jobs.entry_keys(job.id)
+        seen |= await subscriptions.held_entry_keys(uow, job)  # a check never repeats an earlier one's
         for entry in report.entries:
             if entry.key not in seen:
                 seen.add(entry.key)
@@ -264,6 +265,7 @@ async def report_collection(
         job.become_collection(summary, at)
         job.roll_up(await uow.jobs.child_counts(job.id), at)
         await uow.jobs.save(job)
+        await subscriptions.note_check(uow, job, at)
         await uow.commit()
     return CollectionOutcome(None, job, len(children))
 
@@ -356,6 +358,7 @@ async def _apply_worker_report(
             if applied is not None:
                 await applied(job)
             await _roll_up(uow, job.parent_id, now())
+            await subscriptions.note_check(uow, job, now())
             await uow.commit()
     return Outcome(refusal, job)
 

@@ -50,6 +50,10 @@ class JobstoreSettings(HaulSettings):
     # The most entries a collection (playlist, channel, feed) becomes, when its job's max_items
     # does not say; a job's own max_items may not exceed HARD_MAX_ITEMS either.
     collection_max_items: int = Field(500, ge=1, le=HARD_MAX_ITEMS)
+    # The shortest interval a subscription may be checked at, in seconds (tests lower it).
+    subscription_min_interval: int = Field(900, ge=1)
+    # Seconds between two looks for due subscriptions: how late a check may start at most.
+    subscription_check_period: float = Field(5.0, gt=0)
     # The longest one attempt may take. The worker enforces it (TIME_LIMIT); RQ's timeout for
     # the attempt is derived from it, a little longer, as the backstop.
     max_job_duration: float = Field(DEFAULT_MAX_JOB_DURATION, gt=0)

@@ -58,6 +58,8 @@ jobs = sa.Table(
     # A collection's summary (jobstore.domain.collections); null for a single download.
     sa.Column("collection", OptionalJsonDoc, nullable=True),
     sa.Index("uq_jobs_parent_entry_key", "parent_id", "entry_key", unique=True),
+    # A subscription's check job (0006); no foreign key, so deleting the subscription keeps its jobs.
+    sa.Column("subscription_id", sa.Uuid(), nullable=True, index=True),
 )
 
 job_events = sa.Table(
@@ -102,4 +104,27 @@ daily_stats = sa.Table(
     sa.Column("retries", sa.Integer(), nullable=False),
     # When the row was last recomputed; the latest one tells the next rollup where to resume.
     sa.Column("computed_at", Timestamp, nullable=False),
+)
+
+# Subscriptions (jobstore.domain.subscriptions): a source checked every interval_seconds; the due
+# time lives here, so every replica agrees on it and a restart keeps it (0006).
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("options", JsonDoc, nullable=False),
+    sa.Column("max_items", sa.Integer(), nullable=False),
+    sa.Column("interval_seconds", sa.Integer(), nullable=False),
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("next_check_at", Timestamp, nullable=False),
+    sa.Column("last_checked_at", Timestamp, nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=False),
+    sa.Column("last_job_id", sa.Uuid(), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_subscriptions_due", "enabled", "next_check_at"),
+    sa.Index("ix_subscriptions_created", "created_at", "id"),
 )

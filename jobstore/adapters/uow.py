@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from jobstore.adapters.archive_repo import SqlArchiveRepository
 from jobstore.adapters.repository import SqlJobRepository
 from jobstore.adapters.stats import SqlStatsRepository
+from jobstore.adapters.subscriptions import SqlSubscriptionRepository
 from jobstore.domain.errors import StoreUnavailable
 from jobstore.domain.model import JobStatus
 from jobstore.ports import ChangeFeed
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     jobs: SqlJobRepository
     stats: SqlStatsRepository
     archive: SqlArchiveRepository
+    subscriptions: SqlSubscriptionRepository
 
     def __init__(self, engine: AsyncEngine, feed: ChangeFeed, observer: CommitObserver | None = None) -> None:
         self._engine = engine
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(self._conn)
         self.stats = SqlStatsRepository(self._conn)
         self.archive = SqlArchiveRepository(self._conn)
+        self.subscriptions = SqlSubscriptionRepository(self._conn)
         return self
 
     async def commit(self) -> None:

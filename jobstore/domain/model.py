@@ -81,6 +81,8 @@ class Job:
     entry_key: str | None = None
     # Set on a collection's parent only; its status and progress then follow its children's.
     collection: CollectionSummary | None = None
+    # Set on a subscription's check job (a collection): what it finds is noted on the subscription.
+    subscription_id: uuid.UUID | None = None
     new_events: list[StatusChange] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod

@@ -19,13 +19,15 @@ from jobstore.domain.model import ControlAction, JobStatus
 from jobstore.domain.values import JobType
 from jobstore.grpcapi import convert
 from jobstore.grpcapi.errors import streaming, unary
+from jobstore.grpcapi.subscription_rpcs import SubscriptionRpcs
 from jobstore.metrics import JobstoreMetrics
 from jobstore.ports import UnitOfWork
+from jobstore.subscriptions import CheckPolicy
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
-class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
+class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
     def __init__(
         self,
         uow_factory: Callable[[], UnitOfWork],
@@ -34,9 +36,12 @@ class JobStoreServicer(pb_grpc.JobStoreServiceServicer):
         metrics: JobstoreMetrics,
         *,
         collection_max_items: int = 500,
+        subscription_min_interval: int = 900,
     ) -> None:
         self._uow = uow_factory
         self._collection_max_items = collection_max_items
+        self._subscription_min_interval = subscription_min_interval
+        self._check_policy = CheckPolicy(default_max_attempts, collection_max_items)
         self._hub = hub
         self._default_max_attempts = default_max_attempts
         self._metrics = metrics

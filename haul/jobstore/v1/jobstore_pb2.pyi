@@ -548,6 +548,104 @@ class GetStatsResponse(_message.Message):
     totals: StatsFigures
     def __init__(self, days: _Optional[_Iterable[_Union[DailyStats, _Mapping]]] = ..., totals: _Optional[_Union[StatsFigures, _Mapping]] = ...) -> None: ...
 
+class Subscription(_message.Message):
+    __slots__ = ("id", "url", "title", "type", "options", "max_items", "interval_seconds", "enabled", "next_check_at", "last_checked_at", "last_error", "last_job_id", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CHECK_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    url: str
+    title: str
+    type: JobType
+    options: JobOptions
+    max_items: int
+    interval_seconds: int
+    enabled: bool
+    next_check_at: _timestamp_pb2.Timestamp
+    last_checked_at: _timestamp_pb2.Timestamp
+    last_error: str
+    last_job_id: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., title: _Optional[str] = ..., type: _Optional[_Union[JobType, str]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., max_items: _Optional[int] = ..., interval_seconds: _Optional[int] = ..., enabled: _Optional[bool] = ..., next_check_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., last_job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateSubscriptionRequest(_message.Message):
+    __slots__ = ("url", "type", "options", "interval_seconds", "max_items")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    type: JobType
+    options: JobOptions
+    interval_seconds: int
+    max_items: int
+    def __init__(self, url: _Optional[str] = ..., type: _Optional[_Union[JobType, str]] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., interval_seconds: _Optional[int] = ..., max_items: _Optional[int] = ...) -> None: ...
+
+class SubscriptionResponse(_message.Message):
+    __slots__ = ("subscription",)
+    SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    subscription: Subscription
+    def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ...) -> None: ...
+
+class GetSubscriptionRequest(_message.Message):
+    __slots__ = ("subscription_id",)
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: str
+    def __init__(self, subscription_id: _Optional[str] = ...) -> None: ...
+
+class ListSubscriptionsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListSubscriptionsResponse(_message.Message):
+    __slots__ = ("subscriptions", "next_page_token")
+    SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    subscriptions: _containers.RepeatedCompositeFieldContainer[Subscription]
+    next_page_token: str
+    def __init__(self, subscriptions: _Optional[_Iterable[_Union[Subscription, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateSubscriptionRequest(_message.Message):
+    __slots__ = ("subscription_id", "interval_seconds", "options", "max_items", "enabled")
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: str
+    interval_seconds: int
+    options: JobOptions
+    max_items: int
+    enabled: bool
+    def __init__(self, subscription_id: _Optional[str] = ..., interval_seconds: _Optional[int] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., max_items: _Optional[int] = ..., enabled: _Optional[bool] = ...) -> None: ...
+
+class CheckSubscriptionResponse(_message.Message):
+    __slots__ = ("job_id", "created", "subscription")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    created: bool
+    subscription: Subscription
+    def __init__(self, job_id: _Optional[str] = ..., created: _Optional[bool] = ..., subscription: _Optional[_Union[Subscription, _Mapping]] = ...) -> None: ...
+
 class ArchiveEntry(_message.Message):
     __slots__ = ("id", "archive_id", "extractor", "media_id", "url", "title", "job_id", "created_at")
     ID_FIELD_NUMBER: _ClassVar[int]

@@ -105,6 +105,36 @@ class JobStoreServiceStub:
                 request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryRequest.SerializeToString,
                 response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryResponse.FromString,
                 _registered_method=True)
+        self.CreateSubscription = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/CreateSubscription',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateSubscriptionRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+                _registered_method=True)
+        self.GetSubscription = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/GetSubscription',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/ListSubscriptions',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.UpdateSubscription = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/UpdateSubscription',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.UpdateSubscriptionRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+                _registered_method=True)
+        self.DeleteSubscription = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/DeleteSubscription',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+                _registered_method=True)
+        self.CheckSubscription = channel.unary_unary(
+                '/haul.jobstore.v1.JobStoreService/CheckSubscription',
+                request_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.SerializeToString,
+                response_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.CheckSubscriptionResponse.FromString,
+                _registered_method=True)
 
 
 class JobStoreServiceServicer:
@@ -213,6 +243,48 @@ class JobStoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSubscription(self, request, context):
+        """Subscribe to a source; its first check is due at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSubscription(self, request, context):
+        """Read one subscription.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """Read a page of subscriptions, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSubscription(self, request, context):
+        """Change a subscription's interval, options, cap, or pause and resume it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubscription(self, request, context):
+        """Remove a subscription; the jobs of its checks, and their files, stay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckSubscription(self, request, context):
+        """Check now; while the previous check is unfinished, its job is returned instead of a new one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobStoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +357,36 @@ def add_JobStoreServiceServicer_to_server(servicer, server):
                     servicer.DeleteArchiveEntry,
                     request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryRequest.FromString,
                     response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryResponse.SerializeToString,
+            ),
+            'CreateSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSubscription,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateSubscriptionRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.SerializeToString,
+            ),
+            'GetSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSubscription,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'UpdateSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSubscription,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.UpdateSubscriptionRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.SerializeToString,
+            ),
+            'DeleteSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubscription,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.SerializeToString,
+            ),
+            'CheckSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSubscription,
+                    request_deserializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.FromString,
+                    response_serializer=haul_dot_jobstore_dot_v1_dot_jobstore__pb2.CheckSubscriptionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -666,6 +768,168 @@ class JobStoreService:
             '/haul.jobstore.v1.JobStoreService/DeleteArchiveEntry',
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryRequest.SerializeToString,
             haul_dot_jobstore_dot_v1_dot_jobstore__pb2.DeleteArchiveEntryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/CreateSubscription',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.CreateSubscriptionRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/GetSubscription',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/ListSubscriptions',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListSubscriptionsRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/UpdateSubscription',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.UpdateSubscriptionRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/DeleteSubscription',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.SubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haul.jobstore.v1.JobStoreService/CheckSubscription',
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.GetSubscriptionRequest.SerializeToString,
+            haul_dot_jobstore_dot_v1_dot_jobstore__pb2.CheckSubscriptionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -70,6 +70,18 @@ class JobStoreServiceStub:
     """A page of the download archive (media already downloaded), newest first."""
     DeleteArchiveEntry: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.DeleteArchiveEntryRequest, _jobstore_pb2.DeleteArchiveEntryResponse]
     """Forget one archived media, so a collection downloads it again; NOT_FOUND when missing."""
+    CreateSubscription: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.CreateSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]
+    """Subscribe to a source; its first check is due at once."""
+    GetSubscription: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.GetSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]
+    """Read one subscription."""
+    ListSubscriptions: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.ListSubscriptionsRequest, _jobstore_pb2.ListSubscriptionsResponse]
+    """Read a page of subscriptions, newest first."""
+    UpdateSubscription: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.UpdateSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]
+    """Change a subscription's interval, options, cap, or pause and resume it."""
+    DeleteSubscription: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.GetSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]
+    """Remove a subscription; the jobs of its checks, and their files, stay."""
+    CheckSubscription: _grpc.UnaryUnaryMultiCallable[_jobstore_pb2.GetSubscriptionRequest, _jobstore_pb2.CheckSubscriptionResponse]
+    """Check now; while the previous check is unfinished, its job is returned instead of a new one."""
 
 @_typing.type_check_only
 class JobStoreServiceAsyncStub(JobStoreServiceStub):
@@ -111,6 +123,18 @@ class JobStoreServiceAsyncStub(JobStoreServiceStub):
     """A page of the download archive (media already downloaded), newest first."""
     DeleteArchiveEntry: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.DeleteArchiveEntryRequest, _jobstore_pb2.DeleteArchiveEntryResponse]  # type: ignore[assignment]
     """Forget one archived media, so a collection downloads it again; NOT_FOUND when missing."""
+    CreateSubscription: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.CreateSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]  # type: ignore[assignment]
+    """Subscribe to a source; its first check is due at once."""
+    GetSubscription: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.GetSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]  # type: ignore[assignment]
+    """Read one subscription."""
+    ListSubscriptions: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.ListSubscriptionsRequest, _jobstore_pb2.ListSubscriptionsResponse]  # type: ignore[assignment]
+    """Read a page of subscriptions, newest first."""
+    UpdateSubscription: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.UpdateSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]  # type: ignore[assignment]
+    """Change a subscription's interval, options, cap, or pause and resume it."""
+    DeleteSubscription: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.GetSubscriptionRequest, _jobstore_pb2.SubscriptionResponse]  # type: ignore[assignment]
+    """Remove a subscription; the jobs of its checks, and their files, stay."""
+    CheckSubscription: _aio.UnaryUnaryMultiCallable[_jobstore_pb2.GetSubscriptionRequest, _jobstore_pb2.CheckSubscriptionResponse]  # type: ignore[assignment]
+    """Check now; while the previous check is unfinished, its job is returned instead of a new one."""
 
 class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
     """The job store. Every state change goes through it; it is the only writer to the database."""
@@ -233,5 +257,53 @@ class JobStoreServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_jobstore_pb2.DeleteArchiveEntryResponse, _abc.Awaitable[_jobstore_pb2.DeleteArchiveEntryResponse]]:
         """Forget one archived media, so a collection downloads it again; NOT_FOUND when missing."""
+
+    @_abc_1.abstractmethod
+    def CreateSubscription(
+        self,
+        request: _jobstore_pb2.CreateSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.SubscriptionResponse, _abc.Awaitable[_jobstore_pb2.SubscriptionResponse]]:
+        """Subscribe to a source; its first check is due at once."""
+
+    @_abc_1.abstractmethod
+    def GetSubscription(
+        self,
+        request: _jobstore_pb2.GetSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.SubscriptionResponse, _abc.Awaitable[_jobstore_pb2.SubscriptionResponse]]:
+        """Read one subscription."""
+
+    @_abc_1.abstractmethod
+    def ListSubscriptions(
+        self,
+        request: _jobstore_pb2.ListSubscriptionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.ListSubscriptionsResponse, _abc.Awaitable[_jobstore_pb2.ListSubscriptionsResponse]]:
+        """Read a page of subscriptions, newest first."""
+
+    @_abc_1.abstractmethod
+    def UpdateSubscription(
+        self,
+        request: _jobstore_pb2.UpdateSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.SubscriptionResponse, _abc.Awaitable[_jobstore_pb2.SubscriptionResponse]]:
+        """Change a subscription's interval, options, cap, or pause and resume it."""
+
+    @_abc_1.abstractmethod
+    def DeleteSubscription(
+        self,
+        request: _jobstore_pb2.GetSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.SubscriptionResponse, _abc.Awaitable[_jobstore_pb2.SubscriptionResponse]]:
+        """Remove a subscription; the jobs of its checks, and their files, stay."""
+
+    @_abc_1.abstractmethod
+    def CheckSubscription(
+        self,
+        request: _jobstore_pb2.GetSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobstore_pb2.CheckSubscriptionResponse, _abc.Awaitable[_jobstore_pb2.CheckSubscriptionResponse]]:
+        """Check now; while the previous check is unfinished, its job is returned instead of a new one."""
 
 def add_JobStoreServiceServicer_to_server(servicer: JobStoreServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
