@@ -61,7 +61,9 @@ class JobApi(Protocol):
         """One job with its status `history`."""
         ...
 
-    def list(self, statuses: list[str], limit: int, cursor: str | None) -> JobList: ...
+    def list(self, statuses: list[str], limit: int, cursor: str | None, parent: str | None = None) -> JobList:
+        """Top-level jobs, newest first; with `parent`, that collection's entries in entry order."""
+        ...
 
     def control(self, job_id: str, action: str) -> Job:
         """cancel, pause, resume or retry; the job after the action."""
@@ -69,9 +71,15 @@ class JobApi(Protocol):
 
     def delete(self, job_id: str) -> dict[str, Any]: ...
 
-    def follow(self, job_id: str, on_update: OnUpdate, on_notice: OnNotice | None = None) -> Job:
-        """Report the job's progress to `on_update` until it is completed, failed or cancelled;
-        `on_notice` hears, in words, when live updates are not available."""
+    def follow(
+        self,
+        job_id: str,
+        on_update: OnUpdate,
+        on_notice: OnNotice | None = None,
+        until: Callable[[Job], bool] | None = None,
+    ) -> Job:
+        """Report the job's progress to `on_update` until it is completed, failed or cancelled
+        (or `until` says so); `on_notice` hears, in words, when live updates are not available."""
         ...
 
     def close(self) -> None: ...

@@ -7,6 +7,9 @@
     haul cancel|pause|resume|retry ID
     haul delete ID
 
+`haul get` on a playlist, channel or feed follows the collection: an aggregate bar, and a line
+per finished entry (with `--json`, JSON lines; see haulctl.get_collection).
+
 Every command takes `--json` (one JSON object on stdout), `--url` (env HAUL_URL, default
 http://127.0.0.1:8080) and `--token` (env HAUL_API_TOKEN), or `--grpc ADDR` to talk to jobstore
 directly (with `--service-token`, env HAUL_SERVICE_TOKEN). Exit codes: see haulctl.errors.
@@ -27,9 +30,10 @@ from haul.contract.limits import MAX_HEIGHT, MAX_PAGE_SIZE
 from haul.runtime.tokens import listed_tokens
 from haulctl import api as contract
 from haulctl.api import JobApi, Submission, is_terminal
-from haulctl.display import ProgressReporter, job_details, job_table, outcome_text
+from haulctl.display import ProgressReporter, is_collection, job_details, job_table, outcome_text
 from haulctl.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE, CliError, report
 from haulctl.gateway_api import GatewayApi
+from haulctl.get_collection import CollectionGet
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 NAMED_HEIGHTS = {"4k": 2160, "8k": 4320}
@@ -213,13 +217,17 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
         show = not args.quiet and (ctx.stderr.isatty() or not ctx.as_json)
         reporter = ProgressReporter(ctx.stderr, enabled=show)
         try:
-            job = ctx.api.follow(str(job["id"]), reporter.update, None if args.quiet else reporter.note)
+            note = None if args.quiet else reporter.note
+            job = ctx.api.follow(str(job["id"]), reporter.update, note, until=is_collection)
         except KeyboardInterrupt:
             reporter.finish()
             raise CliError(
                 f"stopped following; the job goes on (haul show {job['id']})", "interrupted", EXIT_INTERRUPTED
             ) from None
         reporter.finish()
+    if is_collection(job) and not args.no_wait:
+        collection = CollectionGet(ctx.api, ctx.files, ctx.as_json, args.quiet, ctx.stdout, ctx.stderr)
+        return collection.follow(job, args.output)
     saved = None
     if args.output is not None and job.get("status") == "completed":
         saved = ctx.files.download(job, args.output)

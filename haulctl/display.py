@@ -145,15 +145,19 @@ class ProgressReporter:
             return
         if self._tty:
             width = shutil.get_terminal_size((80, 24)).columns - 1
-            line = _fit(progress_line(job, width), width)
-            self._stream.write("\r" + line.ljust(self._drawn))
-            self._drawn = len(line)
-        else:
-            state = (job.get("status"), job.get("stage"))
-            if state == self._last_state:
-                return
-            self._last_state = state
-            self._stream.write(f"{job.get('id')}  {state[0]}  {state[1]}\n")
+            self.draw(_fit(progress_line(job, width), width))
+            return
+        state = (job.get("status"), job.get("stage"))
+        if state == self._last_state:
+            return
+        self._last_state = state
+        self._stream.write(f"{job.get('id')}  {state[0]}  {state[1]}\n")
+        self._stream.flush()
+
+    def draw(self, line: str) -> None:
+        """Redraw the line in place (on a terminal)."""
+        self._stream.write("\r" + line.ljust(self._drawn))
+        self._drawn = len(line)
         self._stream.flush()
 
     def note(self, text: str) -> None:
@@ -169,3 +173,102 @@ class ProgressReporter:
             self._stream.write("\n")
             self._stream.flush()
             self._drawn = 0
+
+
+# -- collections -------------------------------------------------------------------------------
+
+
+def is_collection(job: Job) -> bool:
+    return bool(job.get("collection"))
+
+
+def collection_line(parent: Job, width: int | None = None) -> str:
+    """`[#####-----]  45.0%  9/20 done  1 failed  3 running  A podcast`: the aggregate bar of a
+    collection, its counts (those that are not zero), and its title as far as it fits."""
+    counts = parent.get("collection") or {}
+    progress = float(parent.get("progress") or 0)
+    parts = [
+        f"{bar(progress)} {progress:5.1f}%",
+        f"{counts.get('completed') or 0}/{counts.get('total') or 0} done",
+    ]
+    for name in ("failed", "cancelled", "running", "paused", "skipped"):
+        if counts.get(name):
+            parts.append(f"{counts[name]} {name}")
+    if is_terminal(parent):
+        parts.append(str(parent.get("status")))
+    line = "  ".join(parts)
+    title = str(counts.get("title") or "")
+    if title:
+        room = None if width is None else width - len(line) - 2
+        if room is None or room >= 8:
+            line += "  " + (title if room is None else _fit(title, room))
+    return line
+
+
+def item_line(child: Job) -> str:
+    """One finished entry: `completed  0003  Episode 3.mp3 (12.3 MiB)`, `failed     0004  Title:
+    HTTP_ERROR: 404`, `cancelled  0005  Title`."""
+    status, index = str(child.get("status")), f"{int(child.get('entryIndex') or 0):04d}"
+    if status == "completed":
+        return f"{status:10} {index}  {child.get('filename')} ({human_size(child.get('size'))})"
+    name = str((child.get("meta") or {}).get("title") or child.get("url") or "")
+    if status == "failed":
+        reason = f"{child.get('errorCode') or 'FAILED'}: {child.get('errorMessage') or ''}".rstrip(": ")
+        return f"{status:10} {index}  {name}: {reason}"
+    return f"{status:10} {index}  {name}"
+
+
+def collection_outcome(parent: Job, zip_link: str, saved: Path | None) -> str:
+    """The summary after a collection ended: counts, then where its ZIP is."""
+    counts = parent.get("collection") or {}
+    done, total = counts.get("completed") or 0, counts.get("total") or 0
+    summary = f"{done} of {total} completed"
+    for name in ("failed", "cancelled", "skipped"):
+        if counts.get(name):
+            summary += f", {counts[name]} {name}"
+    lines = [f"{parent.get('status')!s:10} {counts.get('title') or parent.get('url')}: {summary}"]
+    if done:
+        lines.append(f"zip        {zip_link}")
+    if saved is not None:
+        lines.append(f"saved      {saved}")
+    return "\n".join(lines)
+
+
+class CollectionReporter:
+    """A collection on a terminal: finished entries as lines on `out` (the results), the
+    aggregate bar on `progress` (redrawn in place on a terminal, a line per change of counts
+    elsewhere). On a terminal both usually are the same screen, so the bar is cleared before
+    an entry's line and drawn again after it."""
+
+    def __init__(self, out: TextIO, progress: TextIO, show_progress: bool = True) -> None:
+        self._out = out
+        self._bars = ProgressReporter(progress, enabled=show_progress)
+        self._progress = progress
+        self._show = show_progress
+        self._tty = progress.isatty()
+        self._last_line = ""
+        self._last_counts: Any = None
+
+    def parent(self, parent: Job) -> None:
+        if not self._show:
+            return
+        if self._tty:
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            self._last_line = _fit(collection_line(parent, width), width)
+            self._bars.draw(self._last_line)
+            return
+        counts = (parent.get("status"), parent.get("collection"))
+        if counts != self._last_counts:
+            self._last_counts = counts
+            self._progress.write(collection_line(parent) + "\n")
+            self._progress.flush()
+
+    def item(self, child: Job) -> None:
+        self._bars.finish()
+        self._out.write(item_line(child) + "\n")
+        self._out.flush()
+        if self._show and self._tty and self._last_line:
+            self._bars.draw(self._last_line)
+
+    def finish(self) -> None:
+        self._bars.finish()

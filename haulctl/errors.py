@@ -6,7 +6,8 @@ Exit codes (both tools):
 - 1: refused or failed: the server said no, the copy does not verify, the source is busy;
 - 2: the command line is wrong (argparse's own code);
 - 3: the gateway, jobstore or a database could not be reached;
-- 4: `haul get` followed a job that ended failed or cancelled (or was deleted);
+- 4: `haul get` followed a job that ended failed or cancelled (or was deleted), or a collection
+  in which any entry did not complete;
 - 130: interrupted (Ctrl-C).
 """
 

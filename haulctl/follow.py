@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from haulctl.api import Job, OnNotice, OnUpdate, is_terminal
+from haulctl.api import Job, JobList, OnNotice, OnUpdate, is_terminal
 from haulctl.errors import EXIT_JOB_FAILED, CliError
 
 NAMESPACE = "/jobs"
@@ -114,9 +114,13 @@ class JobFollower:
         on_notice: OnNotice | None = None,
         poll_interval: float = POLL_INTERVAL,
         safety_read: float = SAFETY_READ,
+        until: Callable[[Job], bool] | None = None,
     ) -> None:
         self._fetch = fetch
         self._open_watch = open_watch
+        # Also stop at a state that says so (`haul get`: the job turned out to be a collection).
+        # Events carry only a few fields, so with `until` a status or stage change is re-read.
+        self._until = until
         self._on_notice = on_notice or (lambda _text: None)
         self._poll_interval = poll_interval
         self._safety_read = safety_read
@@ -132,7 +136,7 @@ class JobFollower:
             # The snapshot covers what changed between the first read and the subscription.
             job = self._fetch() if is_terminal(watch.snapshot) else {**job, **watch.snapshot}
         try:
-            while not is_terminal(job):
+            while not is_terminal(job) and not self._stops_at(job):
                 if watch is None:
                     time.sleep(self._poll_interval)
                     job = self._fetch()
@@ -146,6 +150,9 @@ class JobFollower:
         finally:
             if watch is not None:
                 watch.close()
+
+    def _stops_at(self, job: Job) -> bool:
+        return self._until is not None and self._until(job)
 
     def _connect(self) -> SocketWatch | None:
         if self._open_watch is None:
@@ -173,4 +180,66 @@ class JobFollower:
             self._on_notice("the live connection was lost; polling the job instead")
             return self._fetch()
         merged = merge_event(job, name, data)
-        return self._fetch() if merged is None else merged
+        if merged is None or (self._until is not None and name == "job-update"):
+            return self._fetch()
+        return merged
+
+
+# -- collections -------------------------------------------------------------------------------
+
+COLLECTION_POLL = 1.0  # seconds between reads of a collection and its newly finished entries
+FINISHED = ("completed", "failed", "cancelled")
+ListChildren = Callable[[str, list[str], str | None], JobList]
+OnItem = Callable[[Job], None]
+
+
+def finished_counts(parent: Job) -> tuple[int, ...]:
+    counts = parent.get("collection") or {}
+    return tuple(int(counts.get(name) or 0) for name in FINISHED)
+
+
+class CollectionFollower:
+    """Follows a collection to its end: `on_parent` hears each read of the parent (its counts and
+    aggregate progress), `on_item` each entry once it finished (and again if a retry ends it
+    anew). Polled: a parent's roll-up changes its counts without a status change, which is
+    all its live events would tell. The finished entries are listed (a page at a time, with
+    `?parent=` and a status filter) only when the parent's counts of finished entries moved."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Job],
+        list_children: ListChildren,
+        poll_interval: float = COLLECTION_POLL,
+        page_size: int = 200,
+    ) -> None:
+        self._fetch = fetch
+        self._list_children = list_children
+        self._poll_interval = poll_interval
+        self._page_size = page_size
+        self._told: dict[str, str] = {}  # entry id -> the finished status it was reported with
+
+    def run(self, on_parent: OnUpdate, on_item: OnItem) -> Job:
+        seen: tuple[int, ...] | None = None
+        while True:
+            parent = self._fetch()
+            on_parent(parent)
+            counts = finished_counts(parent)
+            if counts != seen:
+                self._report_finished(str(parent["id"]), parent, on_item)
+                seen = counts
+            if is_terminal(parent):
+                return parent
+            time.sleep(self._poll_interval)
+
+    def _report_finished(self, parent_id: str, parent: Job, on_item: OnItem) -> None:
+        total = int((parent.get("collection") or {}).get("total") or 0)
+        cursor: str | None = None
+        for _ in range(total // self._page_size + 2):  # the pages of `total` entries, and one more
+            page = self._list_children(parent_id, list(FINISHED), cursor)
+            for child in page.items:
+                if self._told.get(str(child["id"])) != child.get("status"):
+                    self._told[str(child["id"])] = str(child.get("status"))
+                    on_item(child)
+            cursor = page.next_cursor
+            if not cursor:
+                return

@@ -14,6 +14,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,10 @@ class GatewayApi:
         job: Job = self._json("GET", f"/downloads/{urllib.parse.quote(job_id, safe='')}")
         return job
 
-    def list(self, statuses: list[str], limit: int, cursor: str | None) -> JobList:
+    def list(self, statuses: list[str], limit: int, cursor: str | None, parent: str | None = None) -> JobList:
         query = {"limit": str(limit)}
+        if parent:
+            query["parent"] = parent
         if statuses:
             query["status"] = ",".join(statuses)
         if cursor:
@@ -102,13 +105,19 @@ class GatewayApi:
         reply: dict[str, Any] = self._json("DELETE", f"/downloads/{urllib.parse.quote(job_id, safe='')}")
         return reply
 
-    def follow(self, job_id: str, on_update: OnUpdate, on_notice: OnNotice | None = None) -> Job:
+    def follow(
+        self,
+        job_id: str,
+        on_update: OnUpdate,
+        on_notice: OnNotice | None = None,
+        until: Callable[[Job], bool] | None = None,
+    ) -> Job:
         from haulctl.follow import JobFollower, SocketWatch
 
         def open_watch() -> SocketWatch:
             return SocketWatch(self.base_url, self.token, job_id, self.timeout)
 
-        return JobFollower(lambda: self.get(job_id), open_watch, on_notice).run(on_update)
+        return JobFollower(lambda: self.get(job_id), open_watch, on_notice, until=until).run(on_update)
 
     def close(self) -> None:
         pass

@@ -7,6 +7,7 @@ followed by reading the job every half second.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -76,9 +77,12 @@ class JobstoreApi:
         )
         return from_proto.job_detail(reply).wire()
 
-    def list(self, statuses: list[str], limit: int, cursor: str | None) -> JobList:
+    def list(self, statuses: list[str], limit: int, cursor: str | None, parent: str | None = None) -> JobList:
         request = pb.ListJobsRequest(
-            page_size=limit, page_token=cursor or "", statuses=[to_proto(JobStatus(s)) for s in statuses]
+            page_size=limit,
+            page_token=cursor or "",
+            statuses=[to_proto(JobStatus(s)) for s in statuses],
+            parent_id=parent or "",
         )
         page: pb.ListJobsResponse = self._call(self._stub.ListJobs, request)
         return JobList([from_proto.job(job).wire() for job in page.jobs], page.next_page_token or None)
@@ -93,8 +97,14 @@ class JobstoreApi:
         status = proto_enums.from_proto(JobStatus, reply.job.status)
         return Deleted.of(job_id=job_id, deleted=True, status=status).wire()
 
-    def follow(self, job_id: str, on_update: OnUpdate, on_notice: OnNotice | None = None) -> Job:
-        return JobFollower(lambda: self.get(job_id)).run(on_update)
+    def follow(
+        self,
+        job_id: str,
+        on_update: OnUpdate,
+        on_notice: OnNotice | None = None,
+        until: Callable[[Job], bool] | None = None,
+    ) -> Job:
+        return JobFollower(lambda: self.get(job_id), until=until).run(on_update)
 
     def close(self) -> None:
         self._channel.close()
