@@ -110,11 +110,19 @@ export function CollectionChildren(props: { id: string; parent: JobView; list: C
   const count = children.length;
   const hasMore = list?.nextCursor != null;
   // The first page, and again when the collection grew past what a complete list holds
-  // (entries created while it was open are also brought by the live feed, one by one).
-  const stale = list !== undefined && (!list.loaded || (!hasMore && count < total));
+  // (entries created while it was open also come through the live feed, one by one). Only
+  // growth counts: entries deleted with their collection must not send the list back for a
+  // collection that is gone.
+  const firstPage = list !== undefined && !list.loaded;
+  const seenTotal = useRef(total);
   useEffect(() => {
-    if (stale) void load(null);
-  }, [stale, total, load]);
+    if (firstPage) void load(null);
+  }, [firstPage, load]);
+  useEffect(() => {
+    const grew = total > seenTotal.current;
+    seenTotal.current = total;
+    if (grew && list?.loaded && list.nextCursor === null && count < total) void load(null);
+  }, [total, list?.loaded, list?.nextCursor, count, load]);
 
   const rows = rowWindow(scrollTop, VISIBLE_ROWS * ROW_HEIGHT, ROW_HEIGHT, count);
   const more = wantsNextPage(rows, count, hasMore);
