@@ -160,14 +160,38 @@ async def _members(jobstore: JobstoreClient, data_dir: Path, parent: pb.Job) -> 
             yield member
 
 
+async def _write_archive(
+    response: web.StreamResponse, members: AsyncGenerator[Member, None], first: Member
+) -> int:
+    """Every member's file into the ZIP, as it is sent; the number of files written."""
+    outbox = _Outbox()
+    archive = zipfile.ZipFile(outbox, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True)  # type: ignore[call-overload]
+    written = 0
+    member: Member | None = first
+    while member is not None:
+        try:
+            source = await asyncio.to_thread(member.path.open, "rb")
+        except OSError:
+            log.warning("collection zip skips an unreadable file", path=str(member.path))
+        else:
+            with source, archive.open(_zip_info(member), mode="w", force_zip64=True) as entry:
+                await _copy(source, entry, response, outbox)
+            await _send(response, outbox)
+            written += 1
+        member = await anext(members, None)
+    archive.close()
+    await _send(response, outbox)
+    return written
+
+
 async def stream_collection_zip(
     request: web.Request, jobstore: JobstoreClient, data_dir: Path, parent: pb.Job
 ) -> web.StreamResponse:
     """Send the parent's completed children's files as one ZIP; 404 when none is on disk."""
     members = _members(jobstore, data_dir, parent)
     # The first file that is there decides between a 404 and a ZIP, before any byte is sent.
-    member = await anext(members, None)
-    if member is None:
+    first = await anext(members, None)
+    if first is None:
         raise ApiError(404, "no_files", "no entry of this collection has a file to download yet")
     response = web.StreamResponse(
         headers={
@@ -176,29 +200,23 @@ async def stream_collection_zip(
             "X-Content-Type-Options": "nosniff",
         }
     )
-    await response.prepare(request)
-    if request.method == "HEAD":
-        await members.aclose()
-        return response
-    outbox = _Outbox()
-    archive = zipfile.ZipFile(outbox, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True)  # type: ignore[call-overload]
-    written = 0
     try:
-        while member is not None:
-            try:
-                source = await asyncio.to_thread(member.path.open, "rb")
-            except OSError:
-                log.warning("collection zip skips an unreadable file", path=str(member.path))
-            else:
-                with source, archive.open(_zip_info(member), mode="w", force_zip64=True) as entry:
-                    await _copy(source, entry, response, outbox)
-                await _send(response, outbox)
-                written += 1
-            member = await anext(members, None)
-        archive.close()
-        await _send(response, outbox)
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        written = await _write_archive(response, members, first)
+        await response.write_eof()
+    except ConnectionError:
+        log.info("collection zip: the client went away", parent_id=parent.id)
+        return response
+    except Exception:
+        # Headers are sent, so no error reply can follow: the transfer is cut instead of ended,
+        # and the client sees a broken download, never a short archive that looks whole.
+        log.exception("collection zip broke off", parent_id=parent.id)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     finally:
         await members.aclose()
-    await response.write_eof()
     log.info("collection zip sent", parent_id=parent.id, members=written)
     return response

@@ -175,3 +175,14 @@ def test_gateway_memory_stays_bounded_while_a_slow_client_takes_3_x_64_mib(
     with zipfile.ZipFile(archive_path) as archive:
         members = digests(archive)
     assert members == [(f"000{i} - part {i}.mp4", sha) for i, sha in enumerate(sha256s, start=1)]
+
+    # A client that goes away in the middle: the gateway lets it go and serves the next one.
+    with requests.get(url, headers=headers, stream=True, timeout=30) as response:
+        assert len(next(response.iter_content(MiB))) > 0
+    deadline = time.monotonic() + 15
+    while "the client went away" not in gateway.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "the client went away" in gateway.log()
+    assert "collection zip broke off" not in gateway.log()
+    again = requests.head(url, headers=headers, timeout=10)
+    assert again.status_code == 200 and again.headers["Content-Type"] == "application/zip"
