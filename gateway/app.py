@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import apidocs, stats
+from gateway import apidocs, archive_routes, stats
 from gateway.assignments import WorkerAssignments
 from gateway.errors import error_middleware
 from gateway.fanout import Fanout
@@ -171,6 +171,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
     app[TMP_DIR] = settings.tmp_dir.resolve()
     add_routes(app)
     stats.add_routes(app)
+    archive_routes.add_routes(app)
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
     app.router.add_get("/metrics", metrics)

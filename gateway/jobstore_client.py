@@ -21,6 +21,7 @@ IDEMPOTENT_METHODS = (
     "CreateJob", "GetJob", "ListJobs", "ClaimJob", "ReportProgress", "CompleteJob", "FailJob", "GetStats",
     # A resent collection report creates nothing: children are keyed by (parent, entry key).
     "ReportCollection",
+    "ListArchive",
 )  # fmt: skip
 
 SERVICE_CONFIG = json.dumps(
@@ -115,6 +116,12 @@ class JobstoreClient:
 
     async def report_collection(self, request: pb.ReportCollectionRequest) -> pb.ReportCollectionResponse:
         return await self.stub.ReportCollection(request, **self._opts())
+
+    async def list_archive(self, request: pb.ListArchiveRequest) -> pb.ListArchiveResponse:
+        return await self.stub.ListArchive(request, **self._opts())
+
+    async def delete_archive_entry(self, entry_id: str) -> pb.DeleteArchiveEntryResponse:
+        return await self.stub.DeleteArchiveEntry(pb.DeleteArchiveEntryRequest(id=entry_id), **self._opts())
 
     async def stats(self, days: int) -> pb.GetStatsResponse:
         return await self.stub.GetStats(pb.GetStatsRequest(days=days), **self._opts())

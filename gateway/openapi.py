@@ -218,6 +218,34 @@ PATHS: dict[str, dict[str, Any]] = {
             parameters=("Days",),
         ),
     },
+    "/archive": {
+        "get": op(
+            "listArchive",
+            "archive",
+            "List the download archive, newest first",
+            {
+                "200": ok("One page of the archive.", ref("ArchivePage")),
+                "400": error("A query parameter is invalid.", "invalid_limit", "invalid_page_token"),
+            },
+            description="Every completed download records its media's identity here. A collection "
+            "or subscription skips the media the archive holds (counting them as `skipped`) unless its "
+            "options say `redownload`; a URL submitted on its own is always downloaded.",
+            parameters=("EntryLimit", "PageToken"),
+        ),
+    },
+    "/archive/{entryId}": {
+        "delete": op(
+            "deleteArchiveEntry",
+            "archive",
+            "Forget one archived media, so that it is downloaded again",
+            {
+                "204": {"description": "Forgotten; the download's job and files are untouched."},
+                "400": error("The id is not a canonical UUID.", "invalid_archive_id"),
+                "404": error("No such archive entry.", "not_found"),
+            },
+            parameters=("ArchiveEntryId",),
+        ),
+    },
     "/health": {
         "get": probe(
             "health",
@@ -260,6 +288,7 @@ SPEC: dict[str, Any] = {
         {"name": "downloads", "description": "Queue, list and control download jobs."},
         {"name": "files", "description": "Finished files."},
         {"name": "stats", "description": "Daily figures of finished downloads."},
+        {"name": "archive", "description": "Media already downloaded, which collections skip."},
         {"name": "service", "description": "Probes, metrics and this description."},
     ],
     "paths": PATHS,

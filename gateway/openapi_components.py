@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.openapi_builders import component_schemas, error, header, integer, parameter, ref, string
 from gateway.rest import IDEMPOTENCY_KEY_MAX
-from haul.contract import browser, enums, limits, reports, rest
+from haul.contract import archive, browser, enums, limits, reports, rest
 
 # What clients send is described as validated; what they get, as serialized.
 SCHEMAS = component_schemas(
@@ -28,6 +28,7 @@ SCHEMAS = component_schemas(
                 rest.Deleted,
                 rest.FileInfo,
                 reports.Stats,
+                archive.ArchivePage,
                 reports.HealthReport,
                 reports.Liveness,
                 enums.ControlAction,
@@ -81,6 +82,25 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "query",
         "Only this collection's children, in entry order (top-level jobs when absent).",
         string("The collection's UUID, in canonical lower-case form.", format="uuid"),
+    ),
+    "EntryLimit": parameter(
+        "limit",
+        "query",
+        "Entries per page.",
+        integer(minimum=1, maximum=limits.MAX_PAGE_SIZE, default=limits.DEFAULT_PAGE_SIZE),
+    ),
+    "PageToken": parameter(
+        "pageToken",
+        "query",
+        "The `nextPageToken` of the previous page.",
+        string(maxLength=limits.MAX_SHORT_TEXT),
+    ),
+    "ArchiveEntryId": parameter(
+        "entryId",
+        "path",
+        "The archive entry's id (`id` in `GET /archive`).",
+        string("The entry's UUID, in canonical lower-case form.", format="uuid"),
+        required=True,
     ),
     "Days": parameter(
         "days",

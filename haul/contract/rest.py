@@ -43,6 +43,13 @@ class DownloadOptions(RequestBody):
     video_container: Annotated[
         VideoContainer | None, Field(description="For video: the container to merge into.")
     ] = None
+    redownload: Annotated[
+        bool | None,
+        Field(
+            description="For a collection: download every entry, even the media the archive holds "
+            "(`GET /archive`); null or false skips those. A single download is always downloaded."
+        ),
+    ] = None
 
 
 class DownloadRequest(RequestBody):

@@ -1,13 +1,18 @@
 """The download archive over a real jobstore, on PostgreSQL and on SQLite: a completion records its
 media's identity, a collection skips what the archive holds (unless redownload), the archive is
-listed newest first in pages, and deleting an entry lets the media be downloaded again."""
+listed newest first in pages, and deleting an entry lets the media be downloaded again; and the
+same through the gateway's REST routes (`GET /archive`, `DELETE /archive/{id}`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiohttp
 import grpc
 import pytest
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
+from tests.support.inprocess import Stack
 from tests.support.jobstore_jobs import SHA, Stub, create
 
 FEED = "https://media.example/feed.xml"
@@ -199,3 +204,70 @@ async def test_the_archive_is_listed_newest_first_in_pages(stub: Stub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as bad_token:
         await stub.ListArchive(pb.ListArchiveRequest(page_token="bm90LWEtdG9rZW4"))
     assert bad_token.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def completed_download(stack: Stack, archive_id: str) -> str:
+    client = stack.gateway.jobstore
+    job = (await client.create(pb.CreateJobRequest(url="https://media.example/a.mp4"))).job
+    claim = await client.claim(job.id, "archive-test")
+    request = pb.CompleteJobRequest(
+        job_id=job.id,
+        attempt=claim.attempt,
+        filename="a.mp4",
+        output_path=f"{job.id}/a.mp4",
+        size=3,
+        sha256=SHA,
+        meta=pb.JobMeta(title="Clip"),
+        archive_id=archive_id,
+    )
+    assert (await client.complete(request)).accepted
+    return str(job.id)
+
+
+async def test_the_archive_is_listed_in_pages_and_an_entry_deleted(stack: Stack) -> None:
+    jobs = [await completed_download(stack, f"generic clip-{n}") for n in range(3)]
+    async with aiohttp.ClientSession(stack.base_url) as http:
+        pages: list[dict[str, Any]] = []
+        token = ""
+        for _ in range(5):
+            async with http.get(
+                "/archive", params={"limit": 2, **({"pageToken": token} if token else {})}
+            ) as r:
+                assert r.status == 200, await r.text()
+                pages.append(await r.json())
+            token = pages[-1]["nextPageToken"] or ""
+            if not token:
+                break
+        assert [len(p["items"]) for p in pages] == [2, 1]
+        items = [item for page in pages for item in page["items"]]
+        assert [i["archiveId"] for i in items] == ["generic clip-2", "generic clip-1", "generic clip-0"]
+        newest = items[0]
+        assert set(newest) == {
+            "id",
+            "archiveId",
+            "extractor",
+            "mediaId",
+            "url",
+            "title",
+            "jobId",
+            "createdAt",
+        }
+        assert (newest["extractor"], newest["mediaId"], newest["title"], newest["jobId"]) == (
+            "generic",
+            "clip-2",
+            "Clip",
+            jobs[2],
+        )
+        assert newest["createdAt"].endswith("Z")
+
+        async with http.delete(f"/archive/{newest['id']}") as r:
+            assert r.status == 204 and await r.read() == b""
+        async with http.get("/archive") as r:
+            assert [i["archiveId"] for i in (await r.json())["items"]] == ["generic clip-1", "generic clip-0"]
+        async with http.delete(f"/archive/{newest['id']}") as r:
+            assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
+        async with http.delete("/archive/not-a-uuid") as r:
+            assert r.status == 400 and (await r.json())["error"]["code"] == "invalid_archive_id"
+        for query, code in (({"limit": 0}, "invalid_limit"), ({"pageToken": "nope"}, "invalid_page_token")):
+            async with http.get("/archive", params=query) as r:
+                assert r.status == 400 and (await r.json())["error"]["code"] == code

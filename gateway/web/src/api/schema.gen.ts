@@ -143,6 +143,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the download archive, newest first
+         * @description Every completed download records its media's identity here. A collection or subscription skips the media the archive holds (counting them as `skipped`) unless its options say `redownload`; a URL submitted on its own is always downloaded.
+         */
+        get: operations["listArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/archive/{entryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Forget one archived media, so that it is downloaded again */
+        delete: operations["deleteArchiveEntry"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -242,6 +279,42 @@ export interface components {
             /** @description Where the job is in its life. */
             status: components["schemas"]["JobStatus"];
         };
+        /** @description One media already downloaded: a collection or subscription that lists it again skips it. */
+        ArchiveEntry: {
+            /**
+             * Format: uuid
+             * @description The entry's UUID, for `DELETE /archive/{id}`.
+             */
+            id: string;
+            /** @description The media's identity, in yt-dlp's download-archive form: `<extractor key lowercased> <media id>` (e.g. `youtube dQw4w9WgXcQ`, `generic episode-12`), or `url <url>` for a download without a media id (a plain file). */
+            archiveId: string;
+            /** @description The extractor part of `archiveId`; `"url"` without a media id. */
+            extractor: string;
+            /** @description The media id part of `archiveId`; the URL for `url`. */
+            mediaId: string;
+            /** @description The URL of the download that recorded it. */
+            url: string;
+            /** @description The media's title, as that download knew it; may be empty. */
+            title: string;
+            /**
+             * Format: uuid
+             * @description The download that recorded it; it may have been deleted since (the entry stays).
+             */
+            jobId: string | null;
+            /**
+             * Format: date-time
+             * @description When it was recorded.
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            createdAt: string;
+        };
+        /** @description One page of the archive. */
+        ArchivePage: {
+            /** @description Newest first. */
+            items: components["schemas"]["ArchiveEntry"][];
+            /** @description Pass as `pageToken` for the next page; null on the last. */
+            nextPageToken: string | null;
+        };
         Aria2Check: {
             /** @description Null when no worker is connected. */
             ok: boolean | null;
@@ -336,6 +409,8 @@ export interface components {
             audioFormat?: components["schemas"]["AudioFormat"] | null;
             /** @description For video: the container to merge into. */
             videoContainer?: components["schemas"]["VideoContainer"] | null;
+            /** @description For a collection: download every entry, even the media the archive holds (`GET /archive`); null or false skips those. A single download is always downloaded. */
+            redownload?: boolean | null;
         };
         /**
          * @description `POST /downloads`.
@@ -835,6 +910,12 @@ export interface components {
         Cursor: string;
         /** @description Only this collection's children, in entry order (top-level jobs when absent). */
         Parent: string;
+        /** @description Entries per page. */
+        EntryLimit: number;
+        /** @description The `nextPageToken` of the previous page. */
+        PageToken: string;
+        /** @description The archive entry's id (`id` in `GET /archive`). */
+        ArchiveEntryId: string;
         /** @description How many UTC days, ending today. */
         Days: number;
         /** @description One byte range, e.g. `bytes=0-1023` or `bytes=-500`. */
@@ -1340,6 +1421,98 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listArchive: {
+        parameters: {
+            query?: {
+                /** @description Entries per page. */
+                limit?: components["parameters"]["EntryLimit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the archive. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchivePage"];
+                };
+            };
+            /** @description A query parameter is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_limit" | "invalid_page_token";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteArchiveEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The archive entry's id (`id` in `GET /archive`). */
+                entryId: components["parameters"]["ArchiveEntryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten; the download's job and files are untouched. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The id is not a canonical UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_archive_id";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such archive entry. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "not_found";
+                        };
+                    };
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
