@@ -166,7 +166,10 @@ async def delete_download(request: web.Request) -> web.Response:
 
 
 async def _completed_job(request: web.Request) -> pb.Job:
-    job = (await request.app[JOBSTORE].get(job_id_from(request))).job
+    return _completed((await request.app[JOBSTORE].get(job_id_from(request))).job)
+
+
+def _completed(job: pb.Job) -> pb.Job:
     if job.status != pb.JOB_STATUS_COMPLETED:
         raise ApiError(
             409, "not_completed", f"the job is {views.STATUS_NAMES.get(job.status)}, not completed"
@@ -189,10 +192,10 @@ async def file_metadata(request: web.Request) -> web.Response:
 
 async def file_download(request: web.Request) -> web.StreamResponse:
     """The job's file; for a collection, one ZIP of its completed entries' files (gateway.zipfiles)."""
-    parent = (await request.app[JOBSTORE].get(job_id_from(request))).job
-    if parent.HasField("collection"):
-        return await stream_collection_zip(request, request.app[JOBSTORE], request.app[DATA_DIR], parent)
-    job = await _completed_job(request)
+    job = (await request.app[JOBSTORE].get(job_id_from(request))).job
+    if job.HasField("collection"):
+        return await stream_collection_zip(request, request.app[JOBSTORE], request.app[DATA_DIR], job)
+    _completed(job)
     return file_response(resolve_inside(request.app[DATA_DIR], job.id, job.filename), job.filename)
 
 
