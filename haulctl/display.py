@@ -99,6 +99,11 @@ def job_details(job: Job, file_url: str | None = None) -> str:
         ("size", job.get("size") and human_size(job["size"])),
     ]
     rows += [("sha256", job.get("sha256")), ("link", file_url if job.get("status") == "completed" else None)]
+    counts = job.get("collection")
+    if counts:  # a collection: its entries' counts, and its ZIP once one has a file
+        rows += [("entries", _entry_counts(counts)), ("zip", file_url if counts.get("completed") else None)]
+    if job.get("parentId"):
+        rows.append(("entry of", f"{job['parentId']} (entry {job.get('entryIndex')})"))
     if job.get("errorCode"):
         rows.append(("error", f"{job['errorCode']}: {job.get('errorMessage') or ''}"))
     rows += [("attempt", f"{job.get('attempt')} of {job.get('maxAttempts')} per window")]
@@ -114,6 +119,16 @@ def job_details(job: Job, file_url: str | None = None) -> str:
                 f"  {event.get('at')}  {moved:22}  {event.get('actor')}  {event.get('reason') or ''}".rstrip()
             )
     return "\n".join(lines)
+
+
+def _entry_counts(counts: dict[str, Any]) -> str:
+    text = f"{counts.get('completed') or 0} of {counts.get('total') or 0} completed"
+    for name in ("failed", "cancelled", "running", "queued", "paused", "skipped"):
+        if counts.get(name):
+            text += f", {counts[name]} {name}"
+    if counts.get("truncated"):
+        text += f" (capped: the source listed {counts.get('listed')})"
+    return text
 
 
 def outcome_text(job: Job, link: str, saved: Path | None) -> str:
@@ -221,13 +236,9 @@ def item_line(child: Job) -> str:
 def collection_outcome(parent: Job, zip_link: str, saved: Path | None) -> str:
     """The summary after a collection ended: counts, then where its ZIP is."""
     counts = parent.get("collection") or {}
-    done, total = counts.get("completed") or 0, counts.get("total") or 0
-    summary = f"{done} of {total} completed"
-    for name in ("failed", "cancelled", "skipped"):
-        if counts.get(name):
-            summary += f", {counts[name]} {name}"
+    summary = _entry_counts(counts)
     lines = [f"{parent.get('status')!s:10} {counts.get('title') or parent.get('url')}: {summary}"]
-    if done:
+    if counts.get("completed"):
         lines.append(f"zip        {zip_link}")
     if saved is not None:
         lines.append(f"saved      {saved}")

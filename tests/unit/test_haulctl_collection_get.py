@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from haulctl.api import Job, JobList
-from haulctl.display import CollectionReporter, collection_line, collection_outcome, item_line
+from haulctl.display import CollectionReporter, collection_line, collection_outcome, item_line, job_details
 from haulctl.errors import EXIT_JOB_FAILED, EXIT_OK
 from haulctl.follow import CollectionFollower, JobFollower
 from haulctl.gateway_api import GatewayApi
@@ -198,3 +198,15 @@ def test_json_mode_writes_a_line_per_entry_then_the_collection_and_fails_when_on
     api = ScriptedApi([done], [DONE_1, DONE_3])
     assert CollectionGet(api, files, False, True, out, io.StringIO()).follow(done, None) == EXIT_OK  # type: ignore[arg-type]
     assert out.getvalue().splitlines()[-2] == "completed  A podcast: 3 of 3 completed"
+
+
+def test_show_gives_a_collections_counts_and_zip_and_an_entrys_collection() -> None:
+    text = job_details(
+        parent("running", 40.0, completed=1, running=1, queued=1, truncated=True, listed=40), "L"
+    )
+    assert (
+        "entries   1 of 3 completed, 1 running, 1 queued (capped: the source listed 40)" in text.splitlines()
+    )
+    assert "zip       L" in text.splitlines()
+    assert "zip" not in job_details(parent(queued=3), "L")
+    assert f"entry of  {PARENT} (entry 2)" in job_details(FAILED_2, None).splitlines()
