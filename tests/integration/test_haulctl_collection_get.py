@@ -96,10 +96,12 @@ async def finished(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
+@pytest.mark.parametrize("over", ["rest", "grpc"])
 async def test_get_reports_each_entry_as_json_lines_and_fails_when_one_failed(
-    stack: Stack, grpc_stub: pb_grpc.JobStoreServiceStub, tmp_path: Path
+    stack: Stack, grpc_stub: pb_grpc.JobStoreServiceStub, tmp_path: Path, over: str
 ) -> None:
-    process = start_get(stack.base_url, "--json", "-o", str(tmp_path))
+    where = ["--grpc", f"127.0.0.1:{stack.jobstore.port}"] if over == "grpc" else []
+    process = start_get(stack.base_url, "--json", "-o", str(tmp_path), *where)
     try:
         parent, digests = await play_worker(grpc_stub, stack.data_dir, fail_second=True)
     finally:
