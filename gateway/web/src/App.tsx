@@ -56,7 +56,13 @@ export function App() {
               <AddDownloads onAdded={(id, url, jobType) => dispatch({ type: "submitted", id, url, jobType, at: Date.now() })} />
               <StatsSummary stats={stats} />
             </div>
-            <JobList jobs={jobs} olderCursor={state.olderCursor} childLists={state.children} dispatch={dispatch} />
+            <JobList
+              jobs={jobs}
+              olderCursor={state.olderCursor}
+              childLists={state.children}
+              snapshots={state.snapshots}
+              dispatch={dispatch}
+            />
           </div>
         ) : (
           <div id="view-subscriptions" role="tabpanel" aria-labelledby="tab-subscriptions">

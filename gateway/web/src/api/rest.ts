@@ -81,8 +81,8 @@ export function listDownloads(cursor: string | null = null): Promise<JobPage> {
 }
 
 /** One page of a collection's children, in entry order. */
-export function listChildren(parentId: string, cursor: string | null = null): Promise<JobPage> {
-  const query = new URLSearchParams({ parent: parentId, limit: String(PAGE_SIZE) });
+export function listChildren(parentId: string, cursor: string | null = null, limit = PAGE_SIZE): Promise<JobPage> {
+  const query = new URLSearchParams({ parent: parentId, limit: String(limit) });
   if (cursor) query.set("cursor", cursor);
   return request("GET", `/downloads?${query}`);
 }

@@ -23,8 +23,14 @@ function zipName(title: string): string {
  * Its actions apply to its children (the server cascades them), and its entries are shown on
  * demand.
  */
-export function CollectionCard(props: { job: JobView; list: ChildList | undefined; now: number; dispatch: Dispatch<JobsAction> }) {
-  const { job, list, now, dispatch } = props;
+export function CollectionCard(props: {
+  job: JobView;
+  list: ChildList | undefined;
+  snapshots: number;
+  now: number;
+  dispatch: Dispatch<JobsAction>;
+}) {
+  const { job, list, snapshots, now, dispatch } = props;
   const [open, setOpen] = useState(false);
   const collection = job.collection;
   if (!collection) return null;
@@ -85,7 +91,7 @@ export function CollectionCard(props: { job: JobView; list: ChildList | undefine
         </div>
         <JobActions job={job} title={title} dispatch={dispatch} collection />
       </div>
-      {open && <CollectionChildren id={childrenId} parent={job} list={list} dispatch={dispatch} />}
+      {open && <CollectionChildren id={childrenId} parent={job} list={list} snapshots={snapshots} dispatch={dispatch} />}
     </li>
   );
 }

@@ -12,6 +12,9 @@ import { StatusChip } from "./StatusChip";
 // Rows have one height so that the window of rows drawn follows from the scroll offset alone.
 const ROW_HEIGHT = 48;
 const VISIBLE_ROWS = 8;
+// The server's largest page (haul/contract/limits.py MAX_PAGE_SIZE): a list fetched again after a
+// snapshot asks for what it holds in one go, up to this many.
+const MAX_PAGE = 500;
 
 const FILL: Record<JobView["status"], string> = {
   queued: "bg-zinc-400 dark:bg-zinc-500",
@@ -74,8 +77,15 @@ function ChildRow({ job, top, position, size }: { job: JobView; top: number; pos
  * "Load more" is pressed), and drawn a window at a time: a thousand entries updating live stay
  * smooth. The live feed keeps the loaded ones current (the reducer routes their events here).
  */
-export function CollectionChildren(props: { id: string; parent: JobView; list: ChildList | undefined; dispatch: Dispatch<JobsAction> }) {
-  const { id, parent, list, dispatch } = props;
+export function CollectionChildren(props: {
+  id: string;
+  parent: JobView;
+  list: ChildList | undefined;
+  /** JobsState.snapshots: when it moves, events may have been missed, so the entries are fetched again. */
+  snapshots: number;
+  dispatch: Dispatch<JobsAction>;
+}) {
+  const { id, parent, list, snapshots, dispatch } = props;
   const [scrollTop, setScrollTop] = useState(0);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState("");
@@ -83,13 +93,13 @@ export function CollectionChildren(props: { id: string; parent: JobView; list: C
   const total = parent.collection?.total ?? 0;
 
   const load = useCallback(
-    async (cursor: string | null) => {
+    async (cursor: string | null, limit?: number) => {
       if (loading.current) return;
       loading.current = true;
       setBusy(true);
       setProblem("");
       try {
-        const page = await listChildren(parent.id, cursor);
+        const page = await listChildren(parent.id, cursor, limit);
         dispatch({ type: "children-page", parentId: parent.id, jobs: page.items, nextCursor: page.nextCursor });
       } catch (error) {
         setProblem(messageOf(error));
@@ -123,6 +133,13 @@ export function CollectionChildren(props: { id: string; parent: JobView; list: C
     seenTotal.current = total;
     if (grew && list?.loaded && list.nextCursor === null && count < total) void load(null);
   }, [total, list?.loaded, list?.nextCursor, count, load]);
+
+  const seenSnapshots = useRef(snapshots);
+  useEffect(() => {
+    if (snapshots === seenSnapshots.current) return;
+    seenSnapshots.current = snapshots;
+    if (list?.loaded && count > 0) void load(null, Math.min(MAX_PAGE, count));
+  }, [snapshots, list?.loaded, count, load]);
 
   const rows = rowWindow(scrollTop, VISIBLE_ROWS * ROW_HEIGHT, ROW_HEIGHT, count);
   const more = wantsNextPage(rows, count, hasMore);

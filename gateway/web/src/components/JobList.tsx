@@ -59,9 +59,10 @@ export function JobList(props: {
   jobs: JobView[];
   olderCursor: string | null;
   childLists: ChildLists;
+  snapshots: number;
   dispatch: Dispatch<JobsAction>;
 }) {
-  const { jobs, olderCursor, childLists, dispatch } = props;
+  const { jobs, olderCursor, childLists, snapshots, dispatch } = props;
   const [filter, setFilter] = useState<Filter>("all");
   const now = useNow(30_000);
   const shown = jobs.filter(FILTERS[filter].keep);
@@ -91,7 +92,14 @@ export function JobList(props: {
         <ul className="space-y-3">
           {shown.map((job) =>
             job.collection ? (
-              <CollectionCard key={job.id} job={job} list={childLists[job.id]} now={now} dispatch={dispatch} />
+              <CollectionCard
+                key={job.id}
+                job={job}
+                list={childLists[job.id]}
+                snapshots={snapshots}
+                now={now}
+                dispatch={dispatch}
+              />
             ) : (
               <JobCard key={job.id} job={job} now={now} dispatch={dispatch} />
             ),

@@ -198,6 +198,14 @@ describe("an open list of children", () => {
   });
 });
 
+describe("snapshots", () => {
+  it("are counted, so open lists of children know to fetch again after events may have been missed", () => {
+    const state = run(listed, opened, page(1, 3, null), listed);
+    expect(state.snapshots).toBe(2);
+    expect(Object.keys(state.children[PARENT]!.byId)).toHaveLength(3); // a snapshot keeps the open list
+  });
+});
+
 describe("collectionTouched", () => {
   it("names the collection whose counts an event may change", () => {
     const state = run(

@@ -37,6 +37,11 @@ export interface JobsState extends JobTable {
   parentOf: Readonly<Record<string, string>>;
   /** The children of the collections whose entries are shown. */
   children: ChildLists;
+  /**
+   * How many list snapshots came (each live subscribe, resync or poll): the page may have missed
+   * events before one, so open lists of children fetch their entries again when it moves.
+   */
+  snapshots: number;
 }
 
 export type JobsAction =
@@ -53,7 +58,7 @@ export type JobsAction =
   | { type: "children-page"; parentId: string; jobs: Job[]; nextCursor: string | null }
   | { type: "children-closed"; parentId: string };
 
-export const initialJobs: JobsState = { byId: {}, olderCursor: null, parentOf: {}, children: {} };
+export const initialJobs: JobsState = { byId: {}, olderCursor: null, parentOf: {}, children: {}, snapshots: 0 };
 
 function isChild(job: Job): job is Job & { parentId: string } {
   return typeof job.parentId === "string";
@@ -117,7 +122,7 @@ function applySnapshot(state: JobsState, listed: Job[], nextCursor: string | nul
     if (job.placeholder || !covered) byId[job.id] = job;
   }
   for (const job of jobs) byId[job.id] = mergeJob(state.byId[job.id], job);
-  return { ...noteParents(state, listed), byId, olderCursor: nextCursor };
+  return { ...noteParents(state, listed), byId, olderCursor: nextCursor, snapshots: state.snapshots + 1 };
 }
 
 function placeholder(id: string, url: string, jobType: JobType, at: number): JobView {
