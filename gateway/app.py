@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import apidocs, archive_routes, stats
+from gateway import apidocs, archive_routes, stats, subscription_routes
 from gateway.assignments import WorkerAssignments
 from gateway.errors import error_middleware
 from gateway.fanout import Fanout
@@ -172,6 +172,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
     add_routes(app)
     stats.add_routes(app)
     archive_routes.add_routes(app)
+    subscription_routes.add_routes(app)
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
     app.router.add_get("/metrics", metrics)

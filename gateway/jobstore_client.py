@@ -22,6 +22,7 @@ IDEMPOTENT_METHODS = (
     # A resent collection report creates nothing: children are keyed by (parent, entry key).
     "ReportCollection",
     "ListArchive",
+    "GetSubscription", "ListSubscriptions",
 )  # fmt: skip
 
 SERVICE_CONFIG = json.dumps(
@@ -125,6 +126,10 @@ class JobstoreClient:
 
     async def stats(self, days: int) -> pb.GetStatsResponse:
         return await self.stub.GetStats(pb.GetStatsRequest(days=days), **self._opts())
+
+    async def call(self, method: str, request: Any) -> Any:
+        """Any unary RPC by name, with the deadline and credentials every call carries."""
+        return await getattr(self.stub, method)(request, **self._opts())
 
     def watch(self) -> grpc.aio.UnaryStreamCall[pb.WatchJobsRequest, pb.JobChange]:
         """The change stream; no deadline, it lives until cancelled or broken."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway import openapi_subscriptions
 from gateway.openapi_builders import error, header, ok, op, ref, text
 from gateway.openapi_components import PARAMETERS, RESPONSES, SCHEMAS
 from haul.contract.thumbnails import CONTENT_TYPES
@@ -246,6 +247,7 @@ PATHS: dict[str, dict[str, Any]] = {
             parameters=("ArchiveEntryId",),
         ),
     },
+    **openapi_subscriptions.PATHS,
     "/health": {
         "get": probe(
             "health",
@@ -289,6 +291,7 @@ SPEC: dict[str, Any] = {
         {"name": "files", "description": "Finished files."},
         {"name": "stats", "description": "Daily figures of finished downloads."},
         {"name": "archive", "description": "Media already downloaded, which collections skip."},
+        openapi_subscriptions.TAG,
         {"name": "service", "description": "Probes, metrics and this description."},
     ],
     "paths": PATHS,

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway import openapi_subscriptions
 from gateway.openapi_builders import component_schemas, error, header, integer, parameter, ref, string
 from gateway.rest import IDEMPOTENCY_KEY_MAX
-from haul.contract import archive, browser, enums, limits, reports, rest
+from haul.contract import archive, browser, enums, limits, reports, rest, subscriptions
 
 # What clients send is described as validated; what they get, as serialized.
 SCHEMAS = component_schemas(
     {
         rest.DownloadRequest: "validation",
         browser.SubscribeRequest: "validation",
+        subscriptions.SubscriptionRequest: "validation",
+        subscriptions.SubscriptionPatch: "validation",
         **dict.fromkeys(
             (
                 reports.Error,
@@ -29,6 +32,9 @@ SCHEMAS = component_schemas(
                 rest.FileInfo,
                 reports.Stats,
                 archive.ArchivePage,
+                subscriptions.Subscription,
+                subscriptions.SubscriptionPage,
+                subscriptions.CheckAccepted,
                 reports.HealthReport,
                 reports.Liveness,
                 enums.ControlAction,
@@ -102,6 +108,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         string("The entry's UUID, in canonical lower-case form.", format="uuid"),
         required=True,
     ),
+    **openapi_subscriptions.PARAMETERS,
     "Days": parameter(
         "days",
         "query",

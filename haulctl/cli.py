@@ -6,6 +6,7 @@
     haul show ID
     haul cancel|pause|resume|retry ID
     haul delete ID
+    haul sub add|ls|show|check|pause|resume|rm ...   (see haulctl.subscriptions)
 
 `haul get` on a playlist, channel or feed follows the collection: an aggregate bar, and a line
 per finished entry (with `--json`, JSON lines; see haulctl.get_collection).
@@ -34,6 +35,8 @@ from haulctl.display import ProgressReporter, is_collection, job_details, job_ta
 from haulctl.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE, CliError, report
 from haulctl.gateway_api import GatewayApi
 from haulctl.get_collection import CollectionGet
+from haulctl.subscriptions import add_parser as add_subscription_parser
+from haulctl.subscriptions import cmd_sub
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 NAMED_HEIGHTS = {"4k": 2160, "8k": 4320}
@@ -141,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "delete", parents=[common], help="remove a job, its history and files (over --grpc the files stay)"
     )
     delete.add_argument("job_id", metavar="ID")
+    add_subscription_parser(commands, common)
     return parser
 
 
@@ -264,6 +268,7 @@ def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
+    "sub": cmd_sub,
     "get": cmd_get,
     "ls": cmd_ls,
     "show": cmd_show,

@@ -180,6 +180,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List subscriptions, newest first */
+        get: operations["listSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe to a channel, playlist or feed
+         * @description Every `intervalSeconds` (3600 when not given), one check: a collection job (`lastJobId`) holding only the entries that no earlier check or download holds. A check that cannot list the source sets `lastError`; the next interval tries again.
+         */
+        post: operations["createSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{subscriptionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read one subscription */
+        get: operations["getSubscription"];
+        put?: never;
+        post?: never;
+        /** Unsubscribe, keeping the downloads */
+        delete: operations["deleteSubscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Change the interval, options or cap, or pause and resume
+         * @description Only the keys given change. A new interval counts from the last check.
+         */
+        patch: operations["updateSubscription"];
+        trace?: never;
+    };
+    "/subscriptions/{subscriptionId}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check now
+         * @description Works while paused too. The next check is then due one interval later.
+         */
+        post: operations["checkSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -335,6 +398,14 @@ export interface components {
             ok: boolean;
             /** @description The dependency's state, in words. */
             detail: string;
+        };
+        /** @description A check was started, or the one still running is named. */
+        CheckAccepted: {
+            /**
+             * Format: uuid
+             * @description The job's UUID, in canonical lower-case form.
+             */
+            jobId: string;
         };
         /** @description What a collection (a playlist, channel or feed whose entries are child jobs) holds. */
         CollectionSummary: {
@@ -830,6 +901,97 @@ export interface components {
             all?: boolean;
         };
         /**
+         * @description A subscription: a source checked every interval; each check is a collection job holding the
+         *     entries that no earlier download holds.
+         */
+        Subscription: {
+            /**
+             * Format: uuid
+             * @description The subscription's UUID, in canonical lower-case form.
+             */
+            id: string;
+            /** @description The source's URL. */
+            url: string;
+            /** @description The source's title, once a check listed it. */
+            title: string | null;
+            /** @description What each entry is downloaded as. */
+            type: components["schemas"]["JobType"];
+            options: components["schemas"]["JobOptions"];
+            /** @description The most entries one check takes; 0: the server default. */
+            maxItems: number;
+            /** @description Seconds between two checks. */
+            intervalSeconds: number;
+            /** @description False while paused. */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the last check started; null before the first.
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            lastCheckedAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the next check is due (none while paused).
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            nextCheckAt: string | null;
+            /** @description Why the last check could not list the source, as "CODE: message" (e.g. `COLLECTION_UNREADABLE: ...`); null once a later check listed it. */
+            lastError: string | null;
+            /**
+             * Format: uuid
+             * @description The last check's job (a collection); null before the first.
+             */
+            lastJobId: string | null;
+            /**
+             * Format: date-time
+             * @description When the subscription was created.
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            createdAt: string;
+        };
+        /** @description One page of subscriptions. */
+        SubscriptionPage: {
+            /** @description Newest first. */
+            items: components["schemas"]["Subscription"][];
+            /** @description Pass as `pageToken` for the next page; null on the last. */
+            nextPageToken: string | null;
+        };
+        /** @description `PATCH /subscriptions/{id}`: only the keys given change. */
+        SubscriptionPatch: {
+            /** @description Seconds between two checks; at least the server's floor (HAUL_SUBSCRIPTION_MIN_INTERVAL, 900 by default), or the request is refused with `interval_too_short`. */
+            intervalSeconds?: number | null;
+            options?: components["schemas"]["DownloadOptions"] | null;
+            /** @description The most entries one check takes; 0 means the server default (HAUL_COLLECTION_MAX_ITEMS). */
+            maxItems?: number | null;
+            /** @description false pauses the checks, true resumes them (due at once when overdue). */
+            enabled?: boolean | null;
+        };
+        /**
+         * @description `POST /subscriptions`.
+         * @example {
+         *       "intervalSeconds": 3600,
+         *       "type": "audio",
+         *       "url": "https://media.example/podcast.xml"
+         *     }
+         */
+        SubscriptionRequest: {
+            /**
+             * Format: uri
+             * @description The channel, playlist or feed to check: the same URL policy as `POST /downloads`.
+             */
+            url: string;
+            /**
+             * @description What each entry is downloaded as; never `file` (a file has no entries).
+             * @default auto
+             */
+            type?: components["schemas"]["JobType"];
+            options?: components["schemas"]["DownloadOptions"];
+            /** @description Seconds between two checks; at least the server's floor (HAUL_SUBSCRIPTION_MIN_INTERVAL, 900 by default), or the request is refused with `interval_too_short`. */
+            intervalSeconds?: number | null;
+            /** @description The most entries one check takes; 0 means the server default (HAUL_COLLECTION_MAX_ITEMS). */
+            maxItems?: number | null;
+        };
+        /**
          * @description For video jobs: the container to merge into.
          * @enum {string}
          */
@@ -916,6 +1078,12 @@ export interface components {
         PageToken: string;
         /** @description The archive entry's id (`id` in `GET /archive`). */
         ArchiveEntryId: string;
+        /** @description The subscription's id. */
+        SubscriptionId: string;
+        /** @description Subscriptions per page. */
+        SubscriptionLimit: number;
+        /** @description The `nextPageToken` of the previous page. */
+        SubscriptionPageToken: string;
         /** @description How many UTC days, ending today. */
         Days: number;
         /** @description One byte range, e.g. `bytes=0-1023` or `bytes=-500`. */
@@ -1500,6 +1668,389 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             /** @description No such archive entry. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "not_found";
+                        };
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSubscriptions: {
+        parameters: {
+            query?: {
+                /** @description Subscriptions per page. */
+                limit?: components["parameters"]["SubscriptionLimit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["SubscriptionPageToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of subscriptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPage"];
+                };
+            };
+            /** @description A query parameter is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_limit" | "invalid_page_token";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Subscribed; the first check is due at once. */
+            201: {
+                headers: {
+                    /** @description The subscription's URL. */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description The body is not JSON, or `intervalSeconds` is below the server's floor (HAUL_SUBSCRIPTION_MIN_INTERVAL, named in the message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_json" | "interval_too_short";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description The body breaks the schema or the URL policy, or jobstore refused a value (e.g. `type: file`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_request" | "url_refused";
+                        };
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id. */
+                subscriptionId: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description The subscription id is not a canonical UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_subscription_id";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such subscription. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "not_found";
+                        };
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id. */
+                subscriptionId: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Gone; the jobs its checks created, and their files, stay. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The subscription id is not a canonical UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_subscription_id";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such subscription. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "not_found";
+                        };
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id. */
+                subscriptionId: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPatch"];
+            };
+        };
+        responses: {
+            /** @description The subscription after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description The id is not a canonical UUID, the body is not JSON, or `intervalSeconds` is below the server's floor. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_subscription_id" | "invalid_json" | "interval_too_short";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such subscription. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "not_found";
+                        };
+                    };
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description The body breaks the schema or the URL policy, or jobstore refused a value (e.g. `type: file`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_request" | "url_refused";
+                        };
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    checkSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's id. */
+                subscriptionId: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check's job: a new one, or the previous check's while it has not listed the source yet. */
+            202: {
+                headers: {
+                    /** @description The check job's URL. */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckAccepted"];
+                };
+            };
+            /** @description The subscription id is not a canonical UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "invalid_subscription_id";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such subscription. */
             404: {
                 headers: {
                     [name: string]: unknown;
