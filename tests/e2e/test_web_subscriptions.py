@@ -59,7 +59,11 @@ def test_a_subscription_added_in_the_page_is_checked_paused_resumed_checked_now_
 ) -> None:
     feed = haul.media.url("/feeds/podcast.rss")
     ui.open()
-    ui.page.get_by_role("tab", name="Subscriptions").click()
+    # The views are tabs: the arrow keys move between them.
+    ui.page.get_by_role("tab", name="Downloads").focus()
+    ui.page.keyboard.press("ArrowRight")
+    expect(ui.page.get_by_role("tab", name="Subscriptions")).to_have_attribute("aria-selected", "true")
+    expect(ui.page.get_by_role("tab", name="Subscriptions")).to_be_focused()
     expect(ui.page.get_by_text("No subscriptions yet")).to_be_visible()
     card = subscribe(ui, feed)
     expect(card).to_have_count(1)

@@ -1,40 +1,20 @@
 /**
- * Subscriptions over REST (`/subscriptions`, issue 13): a feed, channel or playlist that the
- * server checks every `intervalSeconds` for entries it has not downloaded yet.
- *
- * The shapes are written to the agreed contract until the gateway's OpenAPI document carries
- * them; then they become aliases of schema.gen.ts like the rest of api/types.ts.
+ * Subscriptions over REST (`/subscriptions`): a feed, channel or playlist that the server checks
+ * every `intervalSeconds` for entries it has not downloaded yet. The shapes are generated, like
+ * those of api/types.ts (haul/contract/subscriptions.py).
  */
 
 import { request } from "./rest";
-import type { DownloadOptions, JobType } from "./types";
+import type { components } from "./schema.gen";
+import type { Accepted } from "./types";
 
-export interface Subscription {
-  id: string;
-  url: string;
-  title: string | null;
-  type: JobType;
-  options: Partial<DownloadOptions> | null;
-  maxItems: number | null;
-  intervalSeconds: number;
-  enabled: boolean;
-  lastCheckedAt: string | null;
-  nextCheckAt: string | null;
-  lastError: string | null;
-  lastJobId: string | null;
-  createdAt: string;
-}
+type Schemas = components["schemas"];
 
-export interface SubscriptionPage {
-  items: Subscription[];
-  nextPageToken: string | null;
-}
-
-export interface NewSubscription {
-  url: string;
-  type: JobType;
-  intervalSeconds: number;
-}
+export type Subscription = Schemas["Subscription"];
+/** `GET /subscriptions`: newest first. */
+export type SubscriptionPage = Schemas["SubscriptionPage"];
+/** `POST /subscriptions`. */
+export type NewSubscription = Schemas["SubscriptionRequest"];
 
 export function listSubscriptions(pageToken: string | null = null): Promise<SubscriptionPage> {
   const query = new URLSearchParams({ limit: "100" });
@@ -50,7 +30,7 @@ export function setSubscriptionEnabled(id: string, enabled: boolean): Promise<Su
   return request("PATCH", `/subscriptions/${id}`, { enabled });
 }
 
-export function checkSubscription(id: string): Promise<{ jobId: string }> {
+export function checkSubscription(id: string): Promise<Accepted> {
   return request("POST", `/subscriptions/${id}/check`);
 }
 
