@@ -110,3 +110,8 @@ def test_a_capped_collection_says_so_and_its_entries_come_page_by_page_as_the_li
     assert rows.count() < 40, "still only the rows in view"
     expect(ui.page.locator(CARDS)).to_have_count(1)
     ui.screenshot("collection-capped")
+    ui.page.set_viewport_size({"width": 390, "height": 844})  # a phone: no sideways scrolling
+    expect(rows.last).to_be_visible()
+    assert ui.horizontal_overflow() <= 0
+    ui.page.emulate_media(color_scheme="dark")
+    ui.screenshot("collection-capped-phone-dark")
