@@ -113,7 +113,9 @@ def job_detail(reply: pb.GetJobResponse) -> JobDetail:
 
 def options_message(options: DownloadOptions) -> pb.JobOptions:
     """A request's options as CreateJob takes them (0 and unspecified for "none")."""
-    message = pb.JobOptions(max_height=options.max_height or 0)
+    message = pb.JobOptions(
+        max_height=options.max_height or 0, items=options.items or "", max_items=options.max_items or 0
+    )
     message.redownload = bool(options.redownload)
     if options.audio_format:
         message.audio_format = to_proto(options.audio_format)

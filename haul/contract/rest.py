@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from haul.contract import limits
 from haul.contract.enums import AudioFormat, JobStage, JobStatus, JobType, VideoContainer
+from haul.contract.events import MAX_COLLECTION_ENTRIES
 from haul.contract.shapes import Amount, Count, JobIdText, Link, Sha256, Shape, timestamp
 from haul.contract.urls import MAX_URL_LENGTH
 
@@ -48,6 +49,22 @@ class DownloadOptions(RequestBody):
         Field(
             description="For a collection: download every entry, even the media the archive holds "
             "(`GET /archive`); null or false skips those. A single download is always downloaded."
+        ),
+    ] = None
+    items: Annotated[
+        str | None,
+        Field(
+            max_length=200,
+            description='For a collection: which entries, in yt-dlp\'s playlist_items syntax, e.g. "1-10,15"; '
+            "null means every entry. Ignored for a single download.",
+        ),
+    ] = None
+    max_items: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=MAX_COLLECTION_ENTRIES,
+            description="For a collection: the most entries to create; null or 0 means the server default.",
         ),
     ] = None
 

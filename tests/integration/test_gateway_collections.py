@@ -161,3 +161,19 @@ async def test_rest_lists_a_collections_children_in_entry_order_and_the_top_leve
             answer = await http.get(f"{stack.base_url}/downloads?parent={parent}")
             assert answer.status == status
             assert (await answer.json())["error"]["code"] == code
+
+
+async def test_a_submit_passes_items_and_max_items_to_jobstore_and_refuses_bad_ones(
+    stack: Stack, stub: pb_grpc.JobStoreServiceStub
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        good = {"url": FEED, "options": {"items": "1-3,7", "maxItems": 2}}
+        created = await http.post(f"{stack.base_url}/downloads", json=good)
+        assert created.status == 202, await created.text()
+        job_id = (await created.json())["jobId"]
+        stored = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+        assert (stored.options.items, stored.options.max_items) == ("1-3,7", 2)
+        for options in ({"items": "1-3;rm"}, {"maxItems": MAX_COLLECTION_ENTRIES + 1}, {"maxItems": -1}):
+            refused = await http.post(f"{stack.base_url}/downloads", json={"url": FEED, "options": options})
+            assert refused.status == 422, (options, await refused.text())
+            assert (await refused.json())["error"]["code"] == "invalid_request"
