@@ -24,6 +24,9 @@ from jobstore.domain.values import JobOptions, JobType
 DEFAULT_INTERVAL = 3600
 # A year: far above any useful interval, and within a 32-bit column.
 MAX_INTERVAL = 366 * 24 * 3600
+# A check whose job completed as a single download: the source listed no entries.
+NOT_A_COLLECTION = "NOT_A_COLLECTION"
+NOT_A_COLLECTION_MESSAGE = "the source was downloaded as one file, not listed as a channel, playlist or feed"
 
 
 class SubscriptionNotFound(JobNotFound):
@@ -113,8 +116,9 @@ class Subscription:
 
     def note(self, job: Job, now: datetime) -> bool:
         """What the check job `job` became, noted: a listed collection clears the last error and
-        gives the title; a failed attempt before any listing records its error. True when it
-        changed anything."""
+        gives the title; a failed attempt before any listing records its error, and so does a
+        check that completed as a single download (NOT_A_COLLECTION). True when it changed
+        anything."""
         before = (self.title, self.last_error)
         if job.collection is not None:
             self.last_error = ""
@@ -123,6 +127,9 @@ class Subscription:
             self.last_error = (
                 f"{job.error_code}: {job.error_message}" if job.error_message else job.error_code
             )
+        elif job.status is JobStatus.COMPLETED:
+            # The worker found one file where a channel, playlist or feed was expected.
+            self.last_error = f"{NOT_A_COLLECTION}: {NOT_A_COLLECTION_MESSAGE}"
         changed = (self.title, self.last_error) != before
         if changed:
             self.updated_at = now

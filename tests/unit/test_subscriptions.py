@@ -83,3 +83,11 @@ def test_a_new_interval_counts_from_the_last_check() -> None:
     assert (sub.enabled, sub.max_items, sub.updated_at) == (False, 4, later)
     sub.update(NOW + timedelta(hours=5), interval_seconds=600)
     assert sub.next_check_at == NOW + timedelta(hours=5), "a due time already passed is now"
+
+
+def test_a_check_that_completed_as_one_file_is_an_error() -> None:
+    sub = subscription()
+    job = sub.check_job(3, 500, NOW)
+    job.status = JobStatus.COMPLETED
+    assert sub.note(job, NOW)
+    assert sub.last_error.startswith("NOT_A_COLLECTION: ")
