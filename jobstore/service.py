@@ -250,12 +250,14 @@ async def report_collection(
             raise InvalidInput("an entry of a collection is never expanded into another collection")
         cap = job.options.max_items or max_items
         entries, seen = [], await uow.jobs.entry_keys(job.id)
-        seen |= await subscriptions.held_entry_keys(uow, job)  # a check never repeats an earlier one's
         for entry in report.entries:
             if entry.key not in seen:
                 seen.add(entry.key)
                 entries.append(entry)
-        entries, skipped = await archive.unarchived(uow, job, entries)  # media downloaded before
+        # A subscription's check skips the entries an earlier check holds, live or completed.
+        held = await subscriptions.held_entry_keys(uow, job)
+        entries, skipped = await archive.unarchived(uow, job, [e for e in entries if e.key not in held])
+        skipped += len(held.intersection(e.key for e in report.entries))
         truncated = report.truncated or len(entries) > cap
         children = [job.entry(entry, at) for entry in entries[:cap]]
         await uow.jobs.add_children(children)

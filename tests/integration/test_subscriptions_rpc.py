@@ -130,6 +130,7 @@ async def test_a_check_lists_the_feed_and_a_later_one_creates_only_the_new_entry
     second_job = (await sub_stub.GetJob(pb.GetJobRequest(job_id=now.job_id))).job
     second = await list_collection(sub_stub, second_job, entries(3))
     assert second.created == 1
+    assert (second.job.collection.total, second.job.collection.skipped) == (1, 2)
     children = await sub_stub.ListJobs(pb.ListJobsRequest(parent_id=second_job.id))
     assert [c.url for c in children.jobs] == ["https://media.example/item-3.mp3"]
 
