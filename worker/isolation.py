@@ -25,11 +25,13 @@ from typing import Any, Self
 import structlog
 
 from haul.runtime.lifeline import group_dies_with_parent
-from worker.download import DownloadJob, download
+from worker.collection_entries import Collection
+from worker.download import DownloadJob
 from worker.egress.bridge import UnixBridge
 from worker.egress.netns import IsolationUnavailable, enter_isolated_network, isolation_available
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopRequested
+from worker.expand import resolve_or_download
 from worker.settings import WorkerSettings
 from worker.tools import find_tools
 
@@ -79,7 +81,8 @@ def _child(tasks: Connection, events: Connection, horse: int) -> None:
     with UnixBridge(egress.unix_path or "").run_in_thread() as bridge:
         relayed = egress.relayed_through(bridge.service.port)
         try:
-            done = download(job, relayed, lambda sample: events.send(("sample", sample)), never)
+            # A collection is resolved here too: its listing takes the same only way out.
+            done = resolve_or_download(job, relayed, lambda sample: events.send(("sample", sample)), never)
         except StopRequested as stop:
             events.send(("stopped", stop.action))
         except DownloadFailed as failure:
@@ -127,9 +130,9 @@ class IsolatedDownload:
             return None, str(reason)
         return child, None
 
-    def run(self, job: DownloadJob, egress: ToolEgress, on_sample: OnSample) -> Downloaded:
-        """Run the download in the child, its tools reaching the guard on `egress.unix_path`;
-        raise what the download raised there."""
+    def run(self, job: DownloadJob, egress: ToolEgress, on_sample: OnSample) -> Downloaded | Collection:
+        """Resolve the job's URL and, when it is no collection, download it in the child, its
+        tools reaching the guard on `egress.unix_path`; raise what was raised there."""
         self._tasks.send((job, egress))
         while True:
             try:

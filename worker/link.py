@@ -160,7 +160,8 @@ class GatewayLink:
             return self._seq
 
     def send_outcome(self, event: str, payload: dict[str, Any], window: float) -> TerminalReply:
-        """Send `completed` or `failed` until the gateway gives a final answer, for at most `window` s."""
+        """Send `completed`, `failed` or `collection` until the gateway gives a final answer, for at
+        most `window` s. Each is safe to resend: jobstore answers a repeat of what it applied as applied."""
         deadline = time.monotonic() + window
         delay = 0.5
         if self.claim_secret is not None:  # the outcome needs the claim's proof, like progress

@@ -19,12 +19,14 @@ import structlog
 from haul.contract.error_text import short_error_message
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
 from worker.aria2_roots import new_root
-from worker.download import DownloadJob, download
+from worker.collection_entries import Collection
+from worker.download import DownloadJob
 from worker.egress.netns import IsolationUnavailable
 from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, StopRequested
+from worker.expand import report_collection, resolve_or_download
 from worker.finish import (
     Pending,
     crash_point,
@@ -123,10 +125,11 @@ class JobRunner:
                 with watchdog, interrupter.armed():
                     # The one object all of this job's tools take their way out from.
                     egress = guard.proxy.tool_egress(self._job_id) if guard is not None else ToolEgress()
+                    # A collection is listed first (worker.expand), where the download would run.
                     if guard is not None and self._isolated is not None:
                         downloaded = self._isolated.run(job, egress, on_sample)
                     else:
-                        downloaded = download(job, egress, on_sample, lambda: interrupter.reason)
+                        downloaded = resolve_or_download(job, egress, on_sample, lambda: interrupter.reason)
             except StopRequested as stop:
                 return self._stopped(stop.action)
             except DownloadFailed as failure:
@@ -140,6 +143,11 @@ class JobRunner:
                 if not failure.retryable:  # no attempt will resume it (FILE_TOO_LARGE, say)
                     shutil.rmtree(self.work_dir, ignore_errors=True)
                 return self._fail(failure.code, failure.message, failure.retryable)
+        if isinstance(downloaded, Collection):
+            shutil.rmtree(self.work_dir, ignore_errors=True)  # the attempt downloaded nothing
+            return report_collection(
+                self._link, self._job_id, downloaded, self._settings.outcome_resend_window
+            )
         return self._finish(downloaded)
 
     def _egress(self, resources: contextlib.ExitStack) -> EgressProxyThread | None:

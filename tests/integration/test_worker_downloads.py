@@ -163,10 +163,11 @@ def test_a_gateway_restart_mid_download_loses_nothing(haul: Haul) -> None:
     assert job["status"] == "completed", job
     assert job["attempt"] == 1, "the same attempt finished: nothing was restarted"
     assert job["sha256"] == haul.media.media.sha256["medium.bin"]
-    # yt-dlp's generic extractor probes the URL once, then transfers it once; a restarted or
-    # resumed transfer would show as a third request or a Range header.
+    # The worker asks once whether the URL is a collection (worker.expand), then yt-dlp's generic
+    # extractor probes it once and transfers it once; a restarted or resumed transfer would show
+    # as a fourth request or a Range header.
     requests = haul.media.requests_for("/slow/medium.bin", since)
-    assert len(requests) == 2 and all(r.range is None for r in requests), requests
+    assert len(requests) == 3 and all(r.range is None for r in requests), requests
 
 
 def test_a_large_file_job_goes_through_aria2_with_the_right_sha256(haul: Haul) -> None:
