@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import socket
 import time
 import zipfile
 
@@ -75,11 +76,40 @@ def test_a_podcast_feed_becomes_one_card_whose_entries_show_and_download_as_one_
     expect(ui.page.locator(CARDS)).to_have_count(0)
 
 
+def test_the_entries_a_hostile_feed_aims_at_forbidden_addresses_say_why_they_were_refused(
+    ui: HaulPage, haul: Haul
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on, for the feed's loopback entries
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    items = feeds.hostile_items(haul.media.base_url, port)
+    ui.open()
+    # The module's earlier tests downloaded these episodes: without redownload the archive skips them.
+    parent = haul.submit(haul.media.url(f"/feeds/hostile.rss?port={port}"), "audio", redownload=True)
+    card = ui.card(parent)
+    expect(card).to_have_attribute("data-collection", "", timeout=60_000)
+    card.get_by_role("button", name="Entries").click()
+    rows = entries(card)
+    expect(rows).to_have_count(len(items), timeout=30_000)
+    for index, item in enumerate(items):
+        if item.title in ("Local file", "FTP", "Credentials"):  # refused by the URL policy
+            expect(ui.status(rows.nth(index))).to_have_text("Failed")
+            expect(rows.nth(index)).to_contain_text("may not fetch")
+    for index in (0, len(items) - 1):  # the good episodes around them
+        expect(ui.status(rows.nth(index))).to_have_text("Completed", timeout=60_000)
+        expect(rows.nth(index).get_by_role("link", name="File")).to_be_visible()
+    expect(card.get_by_test_id("counts")).to_contain_text("2 of", timeout=15_000)
+    expect(card.get_by_test_id("counts")).to_contain_text("failed")
+    expect(card.get_by_role("link", name="Download all (ZIP)")).to_be_visible()
+    ui.screenshot("collection-refused")
+
+
 def test_a_capped_collection_says_so_and_its_entries_come_page_by_page_as_the_list_scrolls(
     ui: HaulPage, haul: Haul
 ) -> None:
     ui.open()
     cap = 250
+    # Last in the module: the paused entries stay in the workers' queue until they are deleted.
     parent = haul.submit(haul.media.url("/feeds/large.rss"), "audio", maxItems=cap)
     # Only the list is wanted here, not 250 downloads: pause the collection once it is expanded.
     deadline = time.monotonic() + 60

@@ -1,6 +1,6 @@
 import { type Dispatch, useCallback, useEffect, useRef, useState } from "react";
 import { listChildren } from "../api/rest";
-import { messageOf } from "../lib/errors";
+import { explainFailure, messageOf } from "../lib/errors";
 import { formatPercent } from "../lib/format";
 import { rowWindow, wantsNextPage } from "../lib/virtual";
 import { type ChildList, inEntryOrder } from "../state/children";
@@ -43,9 +43,12 @@ function ChildRow({ job, top, position, size }: { job: JobView; top: number; pos
         <p className="truncate text-zinc-800 dark:text-zinc-200" title={title}>
           {title}
         </p>
-        {job.status === "failed" && (job.errorCode || job.errorMessage) && (
-          <p className="truncate text-xs text-rose-600 dark:text-rose-400" title={job.errorMessage ?? undefined}>
-            {job.errorCode} {job.errorMessage}
+        {job.status === "failed" && (
+          <p
+            className="truncate text-xs text-rose-600 dark:text-rose-400"
+            title={[job.errorCode, job.errorMessage].filter(Boolean).join(": ")}
+          >
+            {explainFailure(job.errorCode)}
           </p>
         )}
       </div>
@@ -62,8 +65,10 @@ function ChildRow({ job, top, position, size }: { job: JobView; top: number; pos
         </div>
         <span className="w-9 text-right text-xs tabular-nums text-zinc-500">{formatPercent(job.progress)}</span>
       </div>
-      <StatusChip status={job.status} />
-      <div className="w-20 shrink-0 text-right">
+      <div className="flex w-24 shrink-0 justify-end">
+        <StatusChip status={job.status} />
+      </div>
+      <div className="w-16 shrink-0 text-right">
         {job.links.download && (
           <DownloadLink href={job.links.download} filename={job.filename ?? "download"} label="File" compact />
         )}

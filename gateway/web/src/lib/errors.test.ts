@@ -9,6 +9,8 @@ describe("explainFailure", () => {
 
   it("explains the worker's own codes and falls back for unknown ones", () => {
     expect(explainFailure("STALLED")).toMatch(/stopped making progress/);
+    expect(explainFailure("ENTRY_REFUSED")).toMatch(/may not fetch/);
+    expect(explainFailure("COLLECTION_UNREADABLE")).toMatch(/could not be read/);
     expect(explainFailure("SOMETHING_NEW")).toBe("The download failed.");
     expect(explainFailure(null)).toBe("The download failed.");
   });

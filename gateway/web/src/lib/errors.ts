@@ -17,6 +17,10 @@ const EXPLAINED: Record<string, string> = {
   NO_OUTPUT: "The download ended without producing a file.",
   NETWORK_ERROR: "The connection to the site failed.",
   TOO_MANY_REDIRECTS: "The site redirected too many times.",
+  ENTRY_REFUSED: "This entry points somewhere the server may not fetch (a local or private address, or not http).",
+  COLLECTION_UNREADABLE: "The playlist or feed could not be read.",
+  COLLECTION_TIMEOUT: "Listing the playlist or feed took too long.",
+  COLLECTION_TOO_LARGE: "The playlist or feed is larger than this server reads.",
 };
 
 const HTTP_EXPLAINED: Record<string, string> = {
