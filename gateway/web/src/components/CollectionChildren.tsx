@@ -136,7 +136,7 @@ export function CollectionChildren(props: {
   useEffect(() => {
     const grew = total > seenTotal.current;
     seenTotal.current = total;
-    if (grew && list?.loaded && list.nextCursor === null && count < total) void load(null);
+    if (grew && list?.loaded && list.nextCursor === null && count < total) void load(null, Math.min(MAX_PAGE, total));
   }, [total, list?.loaded, list?.nextCursor, count, load]);
 
   const seenSnapshots = useRef(snapshots);
