@@ -1,7 +1,8 @@
 """`haul get` following a collection, against real services: the real `haul` command against
 an in-process gateway and jobstore on PostgreSQL, with the worker's side played over jobstore's
 gRPC (claim the parent, report its entries, finish each child with a real file), so the CLI's
-following is proved whatever runs the downloads."""
+following is proved whatever runs the downloads; and a whole stack with workers that expand the
+media origin's podcast feed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import subprocess
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from haulctl.errors import EXIT_JOB_FAILED, EXIT_OK
+from tests.integration.haul_stack import Haul
 from tests.integration.test_haulctl_client import ROOT, haul_command
 from tests.support.collection_files import write_random
 from tests.support.inprocess import Stack
@@ -143,3 +146,43 @@ async def test_get_prints_a_line_per_entry_and_succeeds_when_all_completed(
     assert lines[3] == "completed  A podcast: 3 of 3 completed"
     assert lines[4] == f"zip        {stack.base_url}/files/{parent.id}/download"
     assert "3/3 done" in err, err  # the aggregate bar, a line per change off a terminal
+
+
+# -- a whole stack ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_get_follows_the_podcast_feed_to_every_episode(haul: Haul, tmp_path: Path) -> None:
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    feed = haul.media.url("/feeds/podcast.rss")
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            *haul_command(),
+            "get",
+            feed,
+            "--type",
+            "audio",
+            "--url",
+            haul.base_url,
+            "--json",
+            "-o",
+            str(saved),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == EXIT_OK, (done.stdout, done.stderr[-3000:], time.monotonic() - started)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    items = [line["job"] for line in lines if line["event"] == "item"]
+    assert [job["entryIndex"] for job in items] == [1, 2, 3]
+    assert all(job["status"] == "completed" and job["filename"] for job in items)
+    assert Path(lines[-1]["savedTo"]).parent == saved
+    with zipfile.ZipFile(lines[-1]["savedTo"]) as archive:
+        members = {
+            info.filename: hashlib.sha256(archive.read(info)).hexdigest() for info in archive.infolist()
+        }
+    assert members == {f"000{job['entryIndex']} - {job['filename']}": job["sha256"] for job in items}
