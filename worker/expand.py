@@ -16,9 +16,14 @@ reads the page (or a site's API) once more; for a direct file, one GET whose bod
 past what the generic extractor sniffs. Not avoided, because nothing cheaper tells: a probe's
 Content-Type cannot (a podcast feed is served as XML, which the engine choice takes for a plain
 file), and the download's own full extraction runs with `noplaylist`, which reads a feed as
-its entries' media one by one. A URL yt-dlp cannot read at all (COLLECTION_UNREADABLE: a plain
-file of a type it does not know, a malformed feed) goes on to the download, which decides as it
-always did.
+its entries' media one by one.
+
+A URL that looks like a page or a feed but that yt-dlp cannot read (COLLECTION_UNREADABLE: a
+malformed feed, a page without media) fails the job, not retried, with a message that says
+`type: file` downloads it as it is: a subscription's check of a broken feed must fail with a
+clear reason rather than "complete" by saving the broken XML. Before collections, an `auto`
+job of such a URL served as XML was saved as a plain file; a plain file whose first bytes are
+not markup is still a single download (yt-dlp's generic extractor takes it for direct media).
 
 How many entries: the job's max_items when it has one, else MAX_COLLECTION_ENTRIES (jobstore's
 hard cap). jobstore applies its own default (HAUL_COLLECTION_MAX_ITEMS) and says `truncated`
@@ -54,6 +59,7 @@ REPORT_BYTES = 1536 * 1024
 # How often resolving says it is alive (jobstore's reaper re-queues a job without a heartbeat).
 BEAT_SECONDS = 1.0
 UNREADABLE = "COLLECTION_UNREADABLE"
+AS_A_FILE = "to download the URL as it is, submit it with type file"
 
 
 def expands(spec: JobSpec) -> bool:
@@ -78,7 +84,7 @@ def resolve_or_download(
         except DownloadFailed as failure:
             if failure.code != UNREADABLE:
                 raise
-            collection = None
+            raise DownloadFailed(UNREADABLE, f"{failure.message}; {AS_A_FILE}", retryable=False) from None
         if collection is not None:
             return collection
     return download(job, egress, on_sample, should_stop)
