@@ -24,9 +24,13 @@ from jobstore.domain.values import JobOptions, JobType
 DEFAULT_INTERVAL = 3600
 # A year: far above any useful interval, and within a 32-bit column.
 MAX_INTERVAL = 366 * 24 * 3600
-# A check whose job completed as a single download: the source listed no entries.
+# A check whose job completed as a single download: the source listed no entries. Checking it
+# again would download the same file again, so the subscription is paused.
 NOT_A_COLLECTION = "NOT_A_COLLECTION"
-NOT_A_COLLECTION_MESSAGE = "the source was downloaded as one file, not listed as a channel, playlist or feed"
+NOT_A_COLLECTION_MESSAGE = (
+    "the source was downloaded as one file, not listed as a channel, playlist or feed; "
+    "the subscription is paused so that it is not downloaded again"
+)
 
 
 class SubscriptionNotFound(JobNotFound):
@@ -117,9 +121,10 @@ class Subscription:
     def note(self, job: Job, now: datetime) -> bool:
         """What the check job `job` became, noted: a listed collection clears the last error and
         gives the title; a failed attempt before any listing records its error, and so does a
-        check that completed as a single download (NOT_A_COLLECTION). True when it changed
+        check that completed as a single download (NOT_A_COLLECTION), which also pauses the
+        subscription: every later check would download that file again. True when it changed
         anything."""
-        before = (self.title, self.last_error)
+        before = (self.title, self.last_error, self.enabled)
         if job.collection is not None:
             self.last_error = ""
             self.title = job.collection.title or self.title
@@ -130,7 +135,8 @@ class Subscription:
         elif job.status is JobStatus.COMPLETED:
             # The worker found one file where a channel, playlist or feed was expected.
             self.last_error = f"{NOT_A_COLLECTION}: {NOT_A_COLLECTION_MESSAGE}"
-        changed = (self.title, self.last_error) != before
+            self.enabled = False
+        changed = (self.title, self.last_error, self.enabled) != before
         if changed:
             self.updated_at = now
         return changed

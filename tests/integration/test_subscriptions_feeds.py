@@ -1,6 +1,7 @@
 """Subscriptions end to end: jobstore, the gateway and workers as real processes, real yt-dlp
 against the local media origin's feeds, a 2 s interval. The malformed feed: the check fails,
-`lastError` says why in words, and the next interval tries again. (The growing feed:
+`lastError` says why in words, and the next interval tries again; a source that is one file is
+downloaded once, and its subscription paused. (The growing feed:
 test_subscriptions_growing.py.)"""
 
 from __future__ import annotations
@@ -70,3 +71,12 @@ def test_a_malformed_feed_records_a_readable_error_and_is_tried_again(haul: Haul
         "the next check",
     )
     assert retried["lastCheckedAt"] > failed["lastCheckedAt"]
+
+
+def test_a_source_that_is_one_file_is_downloaded_once_and_the_subscription_paused(haul: Haul) -> None:
+    made = subscribe(haul, "/video.mp4")
+    paused = until(lambda: not (s := subscription(haul, made["id"]))["enabled"] and s, 90, "the pause")
+    assert paused["lastError"].startswith("NOT_A_COLLECTION: "), paused["lastError"]
+    time.sleep(2.5 * INTERVAL)
+    checks = checks_of(haul, made["url"])
+    assert [c["status"] for c in checks] == ["completed"], "one download, never a second"

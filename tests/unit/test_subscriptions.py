@@ -85,9 +85,10 @@ def test_a_new_interval_counts_from_the_last_check() -> None:
     assert sub.next_check_at == NOW + timedelta(hours=5), "a due time already passed is now"
 
 
-def test_a_check_that_completed_as_one_file_is_an_error() -> None:
+def test_a_check_that_completed_as_one_file_is_an_error_and_pauses_the_subscription() -> None:
     sub = subscription()
     job = sub.check_job(3, 500, NOW)
     job.status = JobStatus.COMPLETED
     assert sub.note(job, NOW)
-    assert sub.last_error.startswith("NOT_A_COLLECTION: ")
+    assert sub.last_error.startswith("NOT_A_COLLECTION: ") and "paused" in sub.last_error
+    assert not sub.enabled, "each later check would download the same file again"
