@@ -63,7 +63,7 @@ def test_a_malformed_feed_records_a_readable_error_and_is_tried_again(haul: Haul
     made = subscribe(haul, "/feeds/malformed.rss")
     failed = until(lambda: (s := subscription(haul, made["id"]))["lastError"] and s, 90, "the failed check")
     code, _, message = failed["lastError"].partition(": ")
-    assert code.isupper() and message, failed["lastError"]
+    assert code == "COLLECTION_UNREADABLE" and "not well-formed" in message, failed["lastError"]
     assert "Traceback" not in message and "/tmp/" not in message
     retried = until(
         lambda: (s := subscription(haul, made["id"]))["lastJobId"] != failed["lastJobId"] and s,
