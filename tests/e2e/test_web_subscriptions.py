@@ -92,9 +92,13 @@ def test_a_subscription_added_in_the_page_is_checked_paused_resumed_checked_now_
     expect(card.get_by_role("status")).to_have_text("Checking now.")
     until("a second check", lambda: subscriptions(haul)[0]["lastJobId"] not in (None, first))
 
-    # Each check is a collection under Downloads.
-    ui.page.get_by_role("tab", name="Downloads").click()
-    expect(ui.card(first)).to_have_attribute("data-collection", "", timeout=15_000)
+    # Each check is a collection under Downloads; the card leads to the last one.
+    second = subscriptions(haul)[0]["lastJobId"]
+    card.get_by_role("button", name="Show the last check").click()
+    expect(ui.page.get_by_role("tab", name="Downloads")).to_have_attribute("aria-selected", "true")
+    expect(ui.card(second)).to_be_focused()
+    expect(ui.card(second)).to_have_attribute("data-collection", "", timeout=15_000)
+    expect(ui.card(first)).to_have_attribute("data-collection", "")
 
     ui.page.get_by_role("tab", name="Subscriptions").click()
     card.get_by_role("button", name="Delete").click()

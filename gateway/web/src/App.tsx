@@ -34,6 +34,16 @@ export function App() {
     history.replaceState(null, "", next === "downloads" ? window.location.pathname + window.location.search : `#${next}`);
   }
 
+  /** Switch to Downloads and bring one job's card into view, with the focus on it. */
+  function showJob(jobId: string) {
+    show("downloads");
+    requestAnimationFrame(() => {
+      const card = document.querySelector<HTMLElement>(`li[data-job-id="${CSS.escape(jobId)}"]`);
+      card?.scrollIntoView({ block: "center" });
+      card?.focus({ preventScroll: true });
+    });
+  }
+
   return (
     <div className="min-h-dvh">
       <header className="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-4 px-4 py-5 sm:px-6">
@@ -66,7 +76,7 @@ export function App() {
           </div>
         ) : (
           <div id="view-subscriptions" role="tabpanel" aria-labelledby="tab-subscriptions">
-            <SubscriptionsView />
+            <SubscriptionsView onShowJob={showJob} />
           </div>
         )}
       </main>

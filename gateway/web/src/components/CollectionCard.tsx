@@ -43,7 +43,8 @@ export function CollectionCard(props: {
       data-status={job.status}
       data-collection=""
       aria-label={title}
-      className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] transition-shadow hover:shadow-md sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
+      tabIndex={-1}
+      className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] transition-shadow hover:shadow-md focus-visible:outline-2 focus-visible:outline-indigo-500 sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
     >
       <div className="flex items-start gap-3">
         <div className="grid size-11 shrink-0 place-items-center rounded-xl bg-violet-50 text-violet-600 dark:bg-violet-500/10 dark:text-violet-300">

@@ -38,7 +38,8 @@ export function JobCard({ job, now, dispatch }: { job: JobView; now: number; dis
       data-job-id={job.id}
       data-status={job.status}
       aria-label={title}
-      className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] transition-shadow hover:shadow-md sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
+      tabIndex={-1}
+      className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] transition-shadow hover:shadow-md focus-visible:outline-2 focus-visible:outline-indigo-500 sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
     >
       <div className="flex items-start gap-3">
         <Artwork job={job} />

@@ -50,8 +50,10 @@ export function SubscriptionCard(props: {
   onChanged: (subscription: Subscription) => void;
   onRemoved: (id: string) => void;
   onChecked: () => void;
+  /** Show a job (the last check's collection) in the Downloads view. */
+  onShowJob: (jobId: string) => void;
 }) {
-  const { subscription: sub, now, onChanged, onRemoved, onChecked } = props;
+  const { subscription: sub, now, onChanged, onRemoved, onChecked, onShowJob } = props;
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [problem, setProblem] = useState("");
@@ -131,9 +133,20 @@ export function SubscriptionCard(props: {
         </div>
       )}
       <div className="mt-3 flex flex-wrap items-center justify-between gap-2">
-        <p role="status" aria-live="polite" className="text-xs text-emerald-700 dark:text-emerald-400">
-          {notice}
-        </p>
+        <div className="flex items-center gap-2">
+          {sub.lastJobId && (
+            <button
+              type="button"
+              onClick={() => sub.lastJobId && onShowJob(sub.lastJobId)}
+              className="rounded-lg px-2 py-1.5 text-sm font-medium text-indigo-600 hover:bg-indigo-50 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-indigo-400 dark:hover:bg-indigo-500/10"
+            >
+              Show the last check
+            </button>
+          )}
+          <p role="status" aria-live="polite" className="text-xs text-emerald-700 dark:text-emerald-400">
+            {notice}
+          </p>
+        </div>
         <div className="flex flex-col items-end gap-1">
           <div role="group" aria-label={`Actions for ${title}`} className="flex items-center gap-0.5">
             {sub.enabled ? (

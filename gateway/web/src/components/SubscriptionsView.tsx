@@ -34,7 +34,7 @@ function useNow(everyMs: number): number {
 }
 
 /** Add, list, pause or resume, check now and delete subscriptions; refreshed while shown. */
-export function SubscriptionsView() {
+export function SubscriptionsView({ onShowJob }: { onShowJob: (jobId: string) => void }) {
   const [subscriptions, setSubscriptions] = useState<Subscription[] | null>(null);
   const [complete, setComplete] = useState(true);
   const [problem, setProblem] = useState("");
@@ -105,6 +105,7 @@ export function SubscriptionsView() {
                 onChanged={replace}
                 onRemoved={removed}
                 onChecked={() => void refresh()}
+                onShowJob={onShowJob}
               />
             ))}
           </ul>
