@@ -482,6 +482,10 @@ export interface components {
             videoContainer?: components["schemas"]["VideoContainer"] | null;
             /** @description For a collection: download every entry, even the media the archive holds (`GET /archive`); null or false skips those. A single download is always downloaded. */
             redownload?: boolean | null;
+            /** @description For a collection: which entries, in yt-dlp's playlist_items syntax, e.g. "1-10,15"; null means every entry. Ignored for a single download. */
+            items?: string | null;
+            /** @description For a collection: the most entries to create; null or 0 means the server default. */
+            maxItems?: number | null;
         };
         /**
          * @description `POST /downloads`.
