@@ -22,7 +22,8 @@ MAX_BACKOFF = 30.0
 
 class DispatchLoop:
     """Enqueue queued jobs on RQ: at once when a job becomes queued, and every `interval`
-    seconds for all of them, which repairs whatever RQ lost."""
+    seconds for all of them, which repairs whatever RQ lost (a worker that died between taking
+    a job off the queue list and starting it included: see `RqDispatcher`)."""
 
     def __init__(
         self,

@@ -135,9 +135,14 @@ def build(settings: JobstoreSettings) -> Jobstore:
     server = grpc.aio.server(interceptors=interceptors)
     dispatcher = None
     if settings.redis_url:
-        # A worker claims within about a second of starting an RQ job; allow it ample time.
+        # A worker claims within about a second of starting an RQ job, and starts one well under a
+        # second after taking it off the queue list; allow it ample time for both.
         dispatcher = RqDispatcher(
-            settings.redis_url, settings.queue_name, settings.max_job_duration, claim_grace=60.0
+            settings.redis_url,
+            settings.queue_name,
+            settings.max_job_duration,
+            claim_grace=60.0,
+            dequeue_grace=60.0,
         )
     health_servicer = health.aio.HealthServicer()
     metrics = JobstoreMetrics()

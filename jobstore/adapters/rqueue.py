@@ -5,12 +5,30 @@ get, so each attempt is enqueued at most once. `ensure_enqueued` is both the dis
 the reconciler: for every job the database says is queued it checks what RQ holds under that
 id, and enqueues it again when RQ has nothing pending (a crash between commit and enqueue,
 a flushed or restarted Redis, or a job a worker picked up while it was paused).
+
+An RQ job whose hash says "queued" is pending only while its id is in the queue list. A worker
+takes the id off that list first (RQ 3 moves it with BLMOVE to `<queue>:intermediate`; with
+several queues, or Redis before 6.2, it pops it with BLPOP) and only later, in the work horse,
+marks the job started. A worker killed in between leaves a hash that says "queued" forever and
+an id no worker will ever pop. RQ's own repair (`IntermediateQueue.cleanup`, run by a worker's
+maintenance every 600 s, acting on its second sighting a minute later) takes 10 to 20 minutes,
+needs a live worker, and never sees an id popped with BLPOP. So the reconciler checks the list
+itself: a queued RQ job whose id has been in no queue list for `dequeue_grace` seconds is
+enqueued again (its stale id taken off the intermediate list, so RQ's cleanup cannot fail the
+new copy). The grace covers a live worker between its pop and the start, which takes well under
+a second; until then the job is left alone, so a job a worker is about to start is never
+enqueued twice.
+
+Cost per pass, for n queued jobs: one pipeline of n HMGETs, and, only when some RQ job has been
+queued for longer than the grace, one LRANGE of the queue list (O(queue length); about 0.5 MB
+for 10,000 jobs). No per-id list search (LPOS is O(queue length) each, O(n^2) in all).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -45,24 +63,38 @@ def rq_job_id(job_id: uuid.UUID, attempt: int) -> str:
 
 
 class RqDispatcher:
-    def __init__(self, redis_url: str, queue_name: str, max_job_duration: float, claim_grace: float) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        queue_name: str,
+        max_job_duration: float,
+        claim_grace: float,
+        dequeue_grace: float = 60.0,
+    ) -> None:
         self._redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.queue = Queue(queue_name, connection=self._redis, serializer=JSONSerializer)
         self._job_timeout = rq_job_timeout(max_job_duration)
         # A started RQ job whose row is still queued this long after it started died before claiming.
         self._claim_grace = claim_grace
+        # A queued RQ job whose id is in no queue list this long was popped by a worker that died.
+        self._dequeue_grace = dequeue_grace
+        # RQ id -> monotonic time this process first saw it queued but off the queue list.
+        self._off_list_since: dict[str, float] = {}
 
     def ensure_enqueued(self, queued: Sequence[tuple[uuid.UUID, int]]) -> int:
         """Make sure RQ holds a pending job for each (job id, next attempt); returns how many it added."""
         ids = [rq_job_id(job_id, attempt) for job_id, attempt in queued]
         pipe = self._redis.pipeline(transaction=False)
         for rq_id in ids:
-            pipe.hmget(RqJob.key_for(rq_id), "status", "started_at")
+            pipe.hmget(RqJob.key_for(rq_id), "status", "started_at", "enqueued_at")
         states = pipe.execute()
+        lost = self._popped_and_lost(ids, states)
         added = 0
-        for (job_id, attempt), rq_id, (status, started_at) in zip(queued, ids, states, strict=True):
+        for (job_id, attempt), rq_id, (status, started_at, _) in zip(queued, ids, states, strict=True):
             state = status.decode() if status else None
-            if state in PENDING_STATES or (state == "started" and not self._claim_overdue(started_at)):
+            if rq_id in lost:
+                state = "lost"
+            elif state in PENDING_STATES or (state == "started" and not self._claim_overdue(started_at)):
                 continue
             if state is not None:
                 self._discard(rq_id)
@@ -80,6 +112,31 @@ class RqDispatcher:
     def close(self) -> None:
         self._redis.close()
 
+    def _popped_and_lost(self, ids: Sequence[str], states: Sequence[list[bytes | None]]) -> set[str]:
+        """The RQ ids that say "queued" but have been in no queue list for longer than the grace."""
+        now = time.monotonic()
+        # Only a job queued for longer than the grace can have been lost that long: a fresh
+        # queue costs no LRANGE.
+        old = [
+            rq_id
+            for rq_id, (status, _, enqueued_at) in zip(ids, states, strict=True)
+            if status == b"queued" and self._waited_longer_than_grace(enqueued_at)
+        ]
+        if not old:
+            self._off_list_since.clear()
+            return set()
+        listed = set(self._redis.lrange(self.queue.key, 0, -1))
+        off_list = {rq_id for rq_id in old if rq_id.encode() not in listed}
+        since = {rq_id: self._off_list_since.get(rq_id, now) for rq_id in off_list}
+        self._off_list_since = since  # forgets ids back on the list, started, or no longer queued
+        return {rq_id for rq_id, first in since.items() if now - first >= self._dequeue_grace}
+
+    def _waited_longer_than_grace(self, enqueued_at: bytes | None) -> bool:
+        if not enqueued_at:
+            return True
+        enqueued = utcparse(enqueued_at.decode()).replace(tzinfo=UTC)
+        return (datetime.now(UTC) - enqueued).total_seconds() >= self._dequeue_grace
+
     def _claim_overdue(self, started_at: bytes | None) -> bool:
         if not started_at:
             return True
@@ -87,6 +144,13 @@ class RqDispatcher:
         return (datetime.now(UTC) - started).total_seconds() > self._claim_grace
 
     def _discard(self, rq_id: str) -> None:
+        # A dead worker's id left on the intermediate list would make RQ's cleanup fail the new copy.
+        intermediate = self.queue.intermediate_queue
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lrem(intermediate.key, 0, rq_id)
+        pipe.delete(intermediate.get_first_seen_key(rq_id))
+        pipe.execute()
+        self._off_list_since.pop(rq_id, None)
         with contextlib.suppress(NoSuchJobError):
             RqJob.fetch(rq_id, connection=self._redis, serializer=JSONSerializer).delete()
 
