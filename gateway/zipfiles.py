@@ -31,8 +31,8 @@ from aiohttp import web
 from gateway.errors import ApiError
 from gateway.files import content_disposition, resolve_inside
 from gateway.jobstore_client import JobstoreClient
+from haul.contract.filenames import safe_filename
 from haul.jobstore.v1 import jobstore_pb2 as pb
-from worker.naming import safe_filename
 
 log = structlog.get_logger(__name__)
 
