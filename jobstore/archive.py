@@ -1,7 +1,8 @@
 """Use cases of the download archive (jobstore.domain.archive).
 
-Two run inside other use cases' transactions (jobstore.service): a completion records its
-media's identity, and a collection report leaves out the entries whose identity is archived.
+Two run inside other use cases' transactions (jobstore.service, jobstore.collection_service): a
+completion records its media's identity, and a collection report leaves out the entries whose
+identity is archived.
 The others are the archive's own: list it, and forget one entry so the media is downloaded again.
 """
 
@@ -12,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from jobstore import service  # its page tokens; it calls this module's hooks, so not `from ... import`
 from jobstore.domain.archive import ArchiveEntry, ArchiveEntryNotFound
 from jobstore.domain.collections import CollectionEntry
 from jobstore.domain.model import Job
+from jobstore.paging import after_newest, cut_page, newest_token
 from jobstore.ports import UnitOfWork
 
 
@@ -47,13 +48,10 @@ async def unarchived(
 
 async def list_archive(uow: UnitOfWork, page_size: int, page_token: str) -> ArchivePage:
     """A page of the archive, newest first; the token is ListJobs' kind (created_at, id)."""
-    after = service.decode_page_token(page_token) if page_token else None
+    after = after_newest(page_token)
     async with uow:
         entries = await uow.archive.list_page(page_size + 1, after)
-    if len(entries) <= page_size:
-        return ArchivePage(entries, "")
-    entries = entries[:page_size]
-    return ArchivePage(entries, service.encode_page_token((entries[-1].created_at, entries[-1].id)))
+    return ArchivePage(*cut_page(entries, page_size, newest_token))
 
 
 async def delete_archive_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> ArchiveEntry:

@@ -1,12 +1,13 @@
-"""Use cases: each function is one transaction on a unit of work.
+"""Job use cases: each function is one transaction on a unit of work.
+
+A collection's own use cases (its report, its children, how a parent follows them) are in
+jobstore.collection_service; the ones here call its helpers when a job is a child.
 
 The functions take already-validated domain values; the gRPC layer converts and validates.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
@@ -15,14 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from jobstore import archive, subscriptions
-from jobstore.domain.collections import CollectionReport, CollectionSummary
-from jobstore.domain.errors import (
-    IdempotencyConflict,
-    InvalidInput,
-    InvalidTransition,
-    JobNotFound,
-)
-from jobstore.domain.model import CONTROL_SOURCES, ControlAction, Job, JobStatus, Refusal, StatusChange
+from jobstore.clock import Clock, utcnow
+from jobstore.collection_service import control_children, list_children, locked_with_parent, roll_up
+from jobstore.domain.errors import IdempotencyConflict, JobNotFound
+from jobstore.domain.model import ControlAction, Job, JobStatus, Refusal, StatusChange
 from jobstore.domain.stats import (
     DailyStats,
     StatsFigures,
@@ -33,13 +30,9 @@ from jobstore.domain.stats import (
     window_totals,
 )
 from jobstore.domain.values import FileResult, JobOptions, JobType, ProgressReport
-from jobstore.ports import DuplicateIdempotencyKey, EntryCursor, ListCursor, UnitOfWork
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from jobstore.outcomes import Outcome
+from jobstore.paging import JobPage, after_newest, cut_page, newest_token
+from jobstore.ports import DuplicateIdempotencyKey, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -55,31 +48,6 @@ class CreateJob:
             [self.url, self.type.value, self.options.to_json(), self.max_attempts], sort_keys=True
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class JobPage:
-    jobs: list[Job]
-    next_page_token: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The answer to a worker: applied, or refused and why; with the job when it exists."""
-
-    refusal: Refusal | None
-    job: Job | None
-
-    @property
-    def accepted(self) -> bool:
-        return self.refusal is None
-
-
-@dataclass(frozen=True)
-class CollectionOutcome(Outcome):
-    """The answer to a worker's collection report: also how many children it created."""
-
-    created: int = 0
 
 
 @dataclass(frozen=True)
@@ -150,28 +118,11 @@ async def list_jobs(
     """A page of top-level jobs, newest first, or of one collection's children in entry order;
     optionally only those in the given statuses."""
     if parent_id is not None:
-        return await _list_children(uow, parent_id, statuses, page_size, page_token)
-    after = decode_page_token(page_token) if page_token else None
+        return await list_children(uow, parent_id, statuses, page_size, page_token)
+    after = after_newest(page_token)
     async with uow:
         jobs = await uow.jobs.list_page(statuses, page_size + 1, after)
-    if len(jobs) <= page_size:
-        return JobPage(jobs, "")
-    jobs = jobs[:page_size]
-    return JobPage(jobs, encode_page_token((jobs[-1].created_at, jobs[-1].id)))
-
-
-async def _list_children(
-    uow: UnitOfWork, parent_id: uuid.UUID, statuses: Sequence[JobStatus], page_size: int, page_token: str
-) -> JobPage:
-    after = decode_entry_token(page_token) if page_token else None
-    async with uow:
-        if await uow.jobs.get(parent_id) is None:
-            raise JobNotFound(parent_id)
-        jobs = await uow.jobs.list_children(parent_id, statuses, page_size + 1, after)
-    if len(jobs) <= page_size:
-        return JobPage(jobs, "")
-    jobs = jobs[:page_size]
-    return JobPage(jobs, encode_entry_token((jobs[-1].entry_index, jobs[-1].id)))
+    return JobPage(*cut_page(jobs, page_size, newest_token))
 
 
 async def delete_job(uow: UnitOfWork, job_id: uuid.UUID, now: Clock = utcnow) -> Deletion:
@@ -179,10 +130,10 @@ async def delete_job(uow: UnitOfWork, job_id: uuid.UUID, now: Clock = utcnow) ->
     child's parent counts one entry less. Workers learn of it from the feed; the caller removes
     the files of the job and of every job in `removed`."""
     async with uow:
-        job = await _locked_with_parent(uow, job_id)
+        job = await locked_with_parent(uow, job_id)
         removed = await uow.jobs.delete_children(job) if job.collection is not None else []
         await uow.jobs.delete(job)
-        await _roll_up(uow, job.parent_id, now())
+        await roll_up(uow, job.parent_id, now())
         await uow.commit()
     return Deletion(job, removed)
 
@@ -197,79 +148,16 @@ async def control_job(
     """
     at = now()
     async with uow:
-        job = await _locked_with_parent(uow, job_id)
+        job = await locked_with_parent(uow, job_id)
         if job.collection is None:
             job.control(action, at, "api", reason)
             await uow.jobs.save(job)
-            await _roll_up(uow, job.parent_id, at)
+            await roll_up(uow, job.parent_id, at)
         else:
-            await _control_children(uow, job, action, reason, at)
-            job = await _roll_up(uow, job.id, at) or job
+            await control_children(uow, job, action, reason, at)
+            job = await roll_up(uow, job.id, at) or job
         await uow.commit()
     return job
-
-
-async def _control_children(
-    uow: UnitOfWork, parent: Job, action: ControlAction, reason: str, at: datetime
-) -> None:
-    children = [c for c in await uow.jobs.children(parent.id, for_update=True) if c.allows(action)]
-    if not children:
-        allowed = " or ".join(sorted(s.value for s in CONTROL_SOURCES[action]))
-        raise InvalidTransition(
-            f"cannot {action.value} a collection with no {allowed} entry to {action.value}"
-        )
-    for child in children:
-        child.control(action, at, "api", reason or f"{action.value} of the collection")
-    await uow.jobs.save_many(children)
-
-
-async def report_collection(
-    uow: UnitOfWork, job_id: uuid.UUID, report: CollectionReport, max_items: int, now: Clock = utcnow
-) -> CollectionOutcome:
-    """The worker resolved the job's URL to a collection: create one child per entry in one
-    batched write (a refused entry as a failed child), and make the job their parent.
-
-    At most `max_items` entries (the job's own max_items when set) are taken; the rest are cut
-    and the summary says so. Children are keyed by (parent, entry key): a resent report of the
-    same attempt is accepted and creates nothing. The parent's row stays locked throughout.
-    """
-    at = now()
-    async with uow:
-        job = await uow.jobs.get(job_id, for_update=True)
-        if job is None:
-            return CollectionOutcome(Refusal.JOB_NOT_FOUND, None)
-        if job.collection is not None and report.attempt == job.attempt:
-            return CollectionOutcome(None, job, 0)
-        refusal = job.expansion_refusal(report.attempt)
-        if refusal is not None:
-            return CollectionOutcome(refusal, job)
-        if job.type is JobType.FILE:
-            raise InvalidInput("a file job is never expanded into a collection")
-        if job.parent_id is not None:
-            # One level only: a parent's counts and status are its children's, not its grandchildren's.
-            raise InvalidInput("an entry of a collection is never expanded into another collection")
-        cap = job.options.max_items or max_items
-        entries, seen = [], await uow.jobs.entry_keys(job.id)
-        for entry in report.entries:
-            if entry.key not in seen:
-                seen.add(entry.key)
-                entries.append(entry)
-        # A subscription's check skips the entries an earlier check holds, live or completed.
-        held = await subscriptions.held_entry_keys(uow, job)
-        entries, skipped = await archive.unarchived(uow, job, [e for e in entries if e.key not in held])
-        skipped += len(held.intersection(e.key for e in report.entries))
-        truncated = report.truncated or len(entries) > cap
-        children = [job.entry(entry, at) for entry in entries[:cap]]
-        await uow.jobs.add_children(children)
-        summary = CollectionSummary(
-            title=report.title, listed=report.listed, truncated=truncated, skipped=skipped
-        )
-        job.become_collection(summary, at)
-        job.roll_up(await uow.jobs.child_counts(job.id), at)
-        await uow.jobs.save(job)
-        await subscriptions.note_check(uow, job, at)
-        await uow.commit()
-    return CollectionOutcome(None, job, len(children))
 
 
 async def claim_job(uow: UnitOfWork, job_id: uuid.UUID, worker_id: str, now: Clock = utcnow) -> Outcome:
@@ -298,7 +186,7 @@ async def report_progress(
         if changed:
             await uow.jobs.save_progress(list(changed.values()))
             for parent_id in parents:
-                await _roll_up(uow, parent_id, at)
+                await roll_up(uow, parent_id, at)
             await uow.commit()
     return outcomes
 
@@ -350,7 +238,7 @@ async def _apply_worker_report(
     """
     async with uow:
         try:
-            job = await _locked_with_parent(uow, job_id)
+            job = await locked_with_parent(uow, job_id)
         except JobNotFound:
             return Outcome(Refusal.JOB_NOT_FOUND, None)
         events_before = len(job.new_events)
@@ -359,34 +247,10 @@ async def _apply_worker_report(
             await uow.jobs.save(job)
             if applied is not None:
                 await applied(job)
-            await _roll_up(uow, job.parent_id, now())
+            await roll_up(uow, job.parent_id, now())
             await subscriptions.note_check(uow, job, now())
             await uow.commit()
     return Outcome(refusal, job)
-
-
-async def _locked_with_parent(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
-    """The job, locked, after its parent when it has one. Every path that locks a parent and a
-    child locks the parent first, so two of them never wait on each other."""
-    job = await uow.jobs.get(job_id)
-    if job is None:
-        raise JobNotFound(job_id)
-    if job.parent_id is not None:
-        await uow.jobs.get(job.parent_id, for_update=True)
-    return await _locked(uow, job_id)
-
-
-async def _roll_up(uow: UnitOfWork, parent_id: uuid.UUID | None, at: datetime) -> Job | None:
-    """Derive the parent's counts, progress and status from its children and store them when they
-    changed; returns the parent (None for a top-level job or a parent deleted meanwhile)."""
-    if parent_id is None:
-        return None
-    parent = await uow.jobs.get(parent_id, for_update=True)
-    if parent is None or parent.collection is None:
-        return None
-    if parent.roll_up(await uow.jobs.child_counts(parent_id), at):
-        await uow.jobs.save(parent)
-    return parent
 
 
 async def reap_stalled(
@@ -415,7 +279,7 @@ async def reap_stalled(
             job.stall(at, heartbeat_timeout)
             await uow.jobs.save(job)
         for parent_id in sorted(locked):
-            await _roll_up(uow, parent_id, at)
+            await roll_up(uow, parent_id, at)
         if stalled:
             await uow.commit()
     return stalled
@@ -431,7 +295,7 @@ async def requeue_interrupted(uow: UnitOfWork, limit: int = 10_000, now: Clock =
             job.interrupted(at, "startup", "the service restarted while it ran; resumed")
             await uow.jobs.save(job)
         for parent_id in sorted({job.parent_id for job in running if job.parent_id is not None}):
-            await _roll_up(uow, parent_id, at)
+            await roll_up(uow, parent_id, at)
         if running:
             await uow.commit()
     return running
@@ -476,41 +340,3 @@ async def _refresh_stats(uow: UnitOfWork, at: datetime) -> list[date]:
     days = days_to_refresh(last_rollup, first_activity, at)
     await uow.stats.store([DailyStats(day, await uow.stats.compute(*day_bounds(day))) for day in days], at)
     return days
-
-
-async def _locked(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
-    job = await uow.jobs.get(job_id, for_update=True)
-    if job is None:
-        raise JobNotFound(job_id)
-    return job
-
-
-def encode_page_token(cursor: ListCursor) -> str:
-    raw = f"{cursor[0].isoformat()}|{cursor[1]}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def encode_entry_token(cursor: EntryCursor) -> str:
-    raw = f"e{cursor[0]}|{cursor[1]}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_entry_token(token: str) -> EntryCursor:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        if not raw.startswith("e"):
-            raise ValueError(raw)
-        index, _, job_id = raw[1:].partition("|")
-        return (int(index), uuid.UUID(job_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("page_token is not one this server issued") from None
-
-
-def decode_page_token(token: str) -> ListCursor:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        created, _, job_id = raw.partition("|")
-        at = datetime.fromisoformat(created)
-        return (at if at.tzinfo else at.replace(tzinfo=UTC), uuid.UUID(job_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("page_token is not one this server issued") from None

@@ -2,29 +2,24 @@
 
 The rules are the domain's (`jobstore.domain.subscriptions`); here they meet storage. The
 check loop (`jobstore.subscription_loop`) calls `check_due` in every replica; a person's "check
-now" calls `check_subscription`; the job use cases in `jobstore.service` tell `note_check` what
-a check job became, and ask `held_entry_keys` which entries an earlier check already holds.
+now" calls `check_subscription`; the job and collection use cases (`jobstore.service`,
+`jobstore.collection_service`) tell `note_check` what a check job became, and a collection report
+asks `held_entry_keys` which entries an earlier check already holds.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from jobstore import service
+from jobstore.clock import Clock, utcnow
 from jobstore.domain.errors import InvalidTransition
 from jobstore.domain.model import Job
 from jobstore.domain.subscriptions import Subscription, SubscriptionNotFound, check_running
 from jobstore.domain.values import JobOptions, JobType
+from jobstore.paging import after_newest, cut_page, newest_token
 from jobstore.ports import UnitOfWork
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -78,13 +73,10 @@ async def get_subscription(uow: UnitOfWork, subscription_id: uuid.UUID) -> Subsc
 
 async def list_subscriptions(uow: UnitOfWork, page_size: int, page_token: str) -> SubscriptionPage:
     """A page of subscriptions, newest first."""
-    after = service.decode_page_token(page_token) if page_token else None
+    after = after_newest(page_token)
     async with uow:
         found = await uow.subscriptions.list_page(page_size + 1, after)
-    if len(found) <= page_size:
-        return SubscriptionPage(found, "")
-    found = found[:page_size]
-    return SubscriptionPage(found, service.encode_page_token((found[-1].created_at, found[-1].id)))
+    return SubscriptionPage(*cut_page(found, page_size, newest_token))
 
 
 async def update_subscription(

@@ -10,7 +10,7 @@ import grpc
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from jobstore import archive, service
+from jobstore import archive, collection_service, service
 from jobstore.adapters.changefeed import ChangeHub
 from jobstore.domain import validation
 from jobstore.domain.archive import checked_archive_id, entry_id
@@ -21,6 +21,7 @@ from jobstore.grpcapi import convert
 from jobstore.grpcapi.errors import streaming, unary
 from jobstore.grpcapi.subscription_rpcs import SubscriptionRpcs
 from jobstore.metrics import JobstoreMetrics
+from jobstore.outcomes import Outcome
 from jobstore.ports import UnitOfWork
 from jobstore.subscriptions import CheckPolicy
 
@@ -167,7 +168,7 @@ class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
     async def ReportCollection(
         self, request: pb.ReportCollectionRequest, context: Context
     ) -> pb.ReportCollectionResponse:
-        outcome = await service.report_collection(
+        outcome = await collection_service.report_collection(
             self._uow(),
             validation.job_id(request.job_id),
             convert.collection_report_from_pb(request),
@@ -219,7 +220,7 @@ class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
             subscription.close()
 
 
-def _finish_reply(outcome: service.Outcome) -> pb.FinishJobResponse:
+def _finish_reply(outcome: Outcome) -> pb.FinishJobResponse:
     return pb.FinishJobResponse(
         accepted=outcome.accepted,
         refusal=convert.refusal_to_pb(outcome.refusal),
