@@ -8,12 +8,10 @@ Deleting an entry lets the media be downloaded again; the download's job and fil
 
 from __future__ import annotations
 
-import grpc
 from aiohttp import web
 
-from gateway.errors import ApiError
+from gateway.paging import fetch_page, page_query
 from gateway.rest import JOBSTORE, canonical_uuid
-from haul.contract import limits
 from haul.contract.archive import ArchiveEntry, ArchivePage
 from haul.contract.from_proto import timestamp
 from haul.jobstore.v1 import jobstore_pb2 as pb
@@ -34,29 +32,13 @@ def entry(message: pb.ArchiveEntry) -> ArchiveEntry:
 
 async def list_archive(request: web.Request) -> web.Response:
     """A page of the archive, newest first."""
-    try:
-        limit = int(request.query.get("limit", limits.DEFAULT_PAGE_SIZE))
-    except ValueError:
-        raise ApiError(400, "invalid_limit", "limit must be a whole number") from None
-    if not 1 <= limit <= limits.MAX_PAGE_SIZE:
-        raise ApiError(400, "invalid_limit", f"limit must be between 1 and {limits.MAX_PAGE_SIZE}")
-    token = request.query.get("pageToken", "")
-    if len(token) > limits.MAX_SHORT_TEXT:
-        raise ApiError(400, "invalid_page_token", "the page token is not one this server issued")
-    try:
-        page = await request.app[JOBSTORE].list_archive(
-            pb.ListArchiveRequest(page_size=limit, page_token=token)
+    page_of = page_query(request)
+    page = await fetch_page(
+        request.app[JOBSTORE].list_archive(
+            pb.ListArchiveRequest(page_size=page_of.limit, page_token=page_of.cursor)
         )
-    except grpc.aio.AioRpcError as exc:
-        # The limit is checked above, so the token is the only thing jobstore can refuse.
-        if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
-            raise ApiError(
-                400, "invalid_page_token", "the page token is not one this server issued"
-            ) from None
-        raise
-    body = ArchivePage.of(
-        items=[entry(e) for e in page.entries], next_page_token=page.next_page_token or None
     )
+    body = ArchivePage.of(items=[entry(e) for e in page.entries], next_cursor=page.next_page_token or None)
     return web.json_response(body.wire())
 
 

@@ -226,12 +226,12 @@ PATHS: dict[str, dict[str, Any]] = {
             "List the download archive, newest first",
             {
                 "200": ok("One page of the archive.", ref("ArchivePage")),
-                "400": error("A query parameter is invalid.", "invalid_limit", "invalid_page_token"),
+                "400": error("A query parameter is invalid.", "invalid_limit", "invalid_cursor"),
             },
             description="Every completed download records its media's identity here. A collection "
             "or subscription skips the media the archive holds (counting them as `skipped`) unless its "
             "options say `redownload`; a URL submitted on its own is always downloaded.",
-            parameters=("EntryLimit", "PageToken"),
+            parameters=("EntryLimit", "Cursor"),
         ),
     },
     "/archive/{entryId}": {

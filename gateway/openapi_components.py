@@ -95,12 +95,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "Entries per page.",
         integer(minimum=1, maximum=limits.MAX_PAGE_SIZE, default=limits.DEFAULT_PAGE_SIZE),
     ),
-    "PageToken": parameter(
-        "pageToken",
-        "query",
-        "The `nextPageToken` of the previous page.",
-        string(maxLength=limits.MAX_SHORT_TEXT),
-    ),
     "ArchiveEntryId": parameter(
         "entryId",
         "path",

@@ -42,12 +42,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "Subscriptions per page.",
         integer(minimum=1, maximum=limits.MAX_PAGE_SIZE, default=limits.DEFAULT_PAGE_SIZE),
     ),
-    "SubscriptionPageToken": parameter(
-        "pageToken",
-        "query",
-        "The `nextPageToken` of the previous page.",
-        string(maxLength=limits.MAX_SHORT_TEXT),
-    ),
 }
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -75,9 +69,9 @@ PATHS: dict[str, dict[str, Any]] = {
             "List subscriptions, newest first",
             {
                 "200": ok("One page of subscriptions.", ref("SubscriptionPage")),
-                "400": error("A query parameter is invalid.", "invalid_limit", "invalid_page_token"),
+                "400": error("A query parameter is invalid.", "invalid_limit", "invalid_cursor"),
             },
-            parameters=("SubscriptionLimit", "SubscriptionPageToken"),
+            parameters=("SubscriptionLimit", "Cursor"),
         ),
     },
     "/subscriptions/{subscriptionId}": {

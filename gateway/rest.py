@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import grpc
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -16,9 +15,10 @@ from gateway import views
 from gateway.errors import ApiError
 from gateway.files import file_response, resolve_inside, thumbnail_response
 from gateway.jobstore_client import JobstoreClient
+from gateway.paging import fetch_page, page_query
 from gateway.partials import remove_partials, sweep_partials
 from gateway.zipfiles import stream_collection_zip
-from haul.contract import from_proto, limits, proto_enums
+from haul.contract import from_proto, proto_enums
 from haul.contract.enums import ControlAction, JobStatus
 from haul.contract.proto_enums import to_proto
 from haul.contract.rest import Accepted, Deleted, DownloadRequest, FileInfo, JobPage
@@ -108,28 +108,19 @@ async def list_downloads(request: web.Request) -> web.Response:
         if name not in views.STATUS_BY_NAME:
             raise ApiError(400, "invalid_status", f"unknown status {name[:40]!r}")
         statuses.append(views.STATUS_BY_NAME[name])
-    try:
-        limit = int(request.query.get("limit", limits.DEFAULT_PAGE_SIZE))
-    except ValueError:
-        raise ApiError(400, "invalid_limit", "limit must be a whole number") from None
-    if not 1 <= limit <= limits.MAX_PAGE_SIZE:
-        raise ApiError(400, "invalid_limit", f"limit must be between 1 and {limits.MAX_PAGE_SIZE}")
-    cursor = request.query.get("cursor", "")
-    if len(cursor) > limits.MAX_SHORT_TEXT:
-        raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued")
+    page_of = page_query(request)
     parent = request.query.get("parent", "")
     if parent:
         parent = canonical_uuid(parent, "invalid_parent", "parent")
-    try:
-        page = await request.app[JOBSTORE].list_jobs(
-            pb.ListJobsRequest(page_size=limit, page_token=cursor, statuses=statuses, parent_id=parent)
+    # Status, limit and parent are checked above, so the cursor is the only thing jobstore can
+    # refuse (an unknown parent is NOT_FOUND: 404).
+    page = await fetch_page(
+        request.app[JOBSTORE].list_jobs(
+            pb.ListJobsRequest(
+                page_size=page_of.limit, page_token=page_of.cursor, statuses=statuses, parent_id=parent
+            )
         )
-    except grpc.aio.AioRpcError as exc:
-        # Status, limit and parent are checked above, so the cursor is the only thing jobstore can
-        # refuse (an unknown parent is NOT_FOUND: 404).
-        if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
-            raise ApiError(400, "invalid_cursor", "the cursor is not one this server issued") from None
-        raise
+    )
     jobs = JobPage.of(items=[from_proto.job(j) for j in page.jobs], next_cursor=page.next_page_token or None)
     return web.json_response(jobs.wire())
 

@@ -15,8 +15,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from gateway.errors import ApiError
+from gateway.paging import fetch_page, page_query
 from gateway.rest import JOBSTORE, read_json
-from haul.contract import from_proto, limits
+from haul.contract import from_proto
 from haul.contract.proto_enums import to_proto
 from haul.contract.subscriptions import (
     CheckAccepted,
@@ -89,28 +90,16 @@ async def create_subscription(request: web.Request) -> web.Response:
 
 
 async def list_subscriptions(request: web.Request) -> web.Response:
-    try:
-        limit = int(request.query.get("limit", limits.DEFAULT_PAGE_SIZE))
-    except ValueError:
-        raise ApiError(400, "invalid_limit", "limit must be a whole number") from None
-    if not 1 <= limit <= limits.MAX_PAGE_SIZE:
-        raise ApiError(400, "invalid_limit", f"limit must be between 1 and {limits.MAX_PAGE_SIZE}")
-    token = request.query.get("pageToken", "")
-    if len(token) > limits.MAX_SHORT_TEXT:
-        raise ApiError(400, "invalid_page_token", "the page token is not one this server issued")
-    try:
-        page = await call(
-            request, "ListSubscriptions", pb.ListSubscriptionsRequest(page_size=limit, page_token=token)
+    page_of = page_query(request)
+    page = await fetch_page(
+        call(
+            request,
+            "ListSubscriptions",
+            pb.ListSubscriptionsRequest(page_size=page_of.limit, page_token=page_of.cursor),
         )
-    except grpc.aio.AioRpcError as exc:
-        # The limit is checked above, so the token is the only thing jobstore can refuse.
-        if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
-            raise ApiError(
-                400, "invalid_page_token", "the page token is not one this server issued"
-            ) from None
-        raise
+    )
     listed = SubscriptionPage.of(
-        items=[subscription(s) for s in page.subscriptions], next_page_token=page.next_page_token or None
+        items=[subscription(s) for s in page.subscriptions], next_cursor=page.next_page_token or None
     )
     return web.json_response(listed.wire())
 

@@ -2,7 +2,7 @@
 jobstore's.
 
     haul sub add URL [--every SECONDS|15m|6h|1d] [--type auto|video|audio] [--max-items N]
-    haul sub ls [--limit N] [--page-token T]
+    haul sub ls [--limit N] [--cursor C]
     haul sub show|check|pause|resume|rm ID
 
 Subscriptions travel as the gateway's JSON shape (`haul.contract.subscriptions`) over either
@@ -51,8 +51,8 @@ def max_items(text: str) -> int:
 class SubscriptionApi(Protocol):
     def add(self, body: dict[str, Any]) -> Subscription: ...
 
-    def list(self, limit: int, page_token: str | None) -> dict[str, Any]:
-        """`{items, nextPageToken}`, newest first."""
+    def list(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """`{items, nextCursor}`, newest first."""
         ...
 
     def get(self, subscription_id: str) -> Subscription: ...
@@ -79,8 +79,8 @@ class GatewaySubscriptions:
         made: Subscription = self._gateway._json("POST", "/subscriptions", body)
         return made
 
-    def list(self, limit: int, page_token: str | None) -> dict[str, Any]:
-        query = {"limit": str(limit), **({"pageToken": page_token} if page_token else {})}
+    def list(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        query = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
         page: dict[str, Any] = self._gateway._json("GET", f"/subscriptions?{urllib.parse.urlencode(query)}")
         return page
 
@@ -127,16 +127,16 @@ class JobstoreSubscriptions:
         )
         return subscriptions.subscription(self._rpc("CreateSubscription", request).subscription).wire()
 
-    def list(self, limit: int, page_token: str | None) -> dict[str, Any]:
+    def list(self, limit: int, cursor: str | None) -> dict[str, Any]:
         from haul.contract import subscriptions
         from haul.jobstore.v1 import jobstore_pb2 as pb
 
         page = self._rpc(
-            "ListSubscriptions", pb.ListSubscriptionsRequest(page_size=limit, page_token=page_token or "")
+            "ListSubscriptions", pb.ListSubscriptionsRequest(page_size=limit, page_token=cursor or "")
         )
         return {
             "items": [subscriptions.subscription(s).wire() for s in page.subscriptions],
-            "nextPageToken": page.next_page_token or None,
+            "nextCursor": page.next_page_token or None,
         }
 
     def get(self, subscription_id: str) -> Subscription:
@@ -178,7 +178,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--max-items", type=max_items, help="the most entries one check takes")
     listing = actions.add_parser("ls", parents=[common], help="list subscriptions, newest first")
     listing.add_argument("--limit", type=max_items, default=50, help="at most this many (default 50)")
-    listing.add_argument("--page-token", help="the next page, as the previous one said")
+    listing.add_argument("--cursor", help="the next page, as the previous one said")
     for action, words in (
         ("show", "one subscription"),
         ("check", "check now"),
@@ -213,10 +213,10 @@ def cmd_sub(args: argparse.Namespace, ctx: Context) -> int:
             made, f"subscribed {made['id']}: {made['url']}, every {interval_text(made)}; first check now"
         )
     elif action == "ls":
-        page = subs.list(args.limit, args.page_token)
+        page = subs.list(args.limit, args.cursor)
         text = subscription_table(page["items"])
-        if page.get("nextPageToken"):
-            text += f"\nmore: haul sub ls --page-token {page['nextPageToken']}"
+        if page.get("nextCursor"):
+            text += f"\nmore: haul sub ls --cursor {page['nextCursor']}"
         ctx.emit(page, text)
     elif action == "show":
         found = subs.get(args.subscription_id)

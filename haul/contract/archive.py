@@ -47,6 +47,6 @@ class ArchivePage(Shape):
     """One page of the archive."""
 
     items: Annotated[list[ArchiveEntry], Field(description="Newest first.")]
-    next_page_token: Annotated[
-        str | None, Field(description="Pass as `pageToken` for the next page; null on the last.")
+    next_cursor: Annotated[
+        str | None, Field(description="Pass as `cursor` for the next page; null on the last.")
     ]

@@ -118,8 +118,8 @@ class SubscriptionPage(Shape):
     """One page of subscriptions."""
 
     items: Annotated[list[Subscription], Field(description="Newest first.")]
-    next_page_token: Annotated[
-        str | None, Field(description="Pass as `pageToken` for the next page; null on the last.")
+    next_cursor: Annotated[
+        str | None, Field(description="Pass as `cursor` for the next page; null on the last.")
     ]
 
 

@@ -228,15 +228,15 @@ async def test_the_archive_is_listed_in_pages_and_an_entry_deleted(stack: Stack)
     jobs = [await completed_download(stack, f"generic clip-{n}") for n in range(3)]
     async with aiohttp.ClientSession(stack.base_url) as http:
         pages: list[dict[str, Any]] = []
-        token = ""
+        cursor = ""
         for _ in range(5):
             async with http.get(
-                "/archive", params={"limit": 2, **({"pageToken": token} if token else {})}
+                "/archive", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
             ) as r:
                 assert r.status == 200, await r.text()
                 pages.append(await r.json())
-            token = pages[-1]["nextPageToken"] or ""
-            if not token:
+            cursor = pages[-1]["nextCursor"] or ""
+            if not cursor:
                 break
         assert [len(p["items"]) for p in pages] == [2, 1]
         items = [item for page in pages for item in page["items"]]
@@ -268,6 +268,6 @@ async def test_the_archive_is_listed_in_pages_and_an_entry_deleted(stack: Stack)
             assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
         async with http.delete("/archive/not-a-uuid") as r:
             assert r.status == 400 and (await r.json())["error"]["code"] == "invalid_archive_id"
-        for query, code in (({"limit": 0}, "invalid_limit"), ({"pageToken": "nope"}, "invalid_page_token")):
+        for query, code in (({"limit": 0}, "invalid_limit"), ({"cursor": "nope"}, "invalid_cursor")):
             async with http.get("/archive", params=query) as r:
                 assert r.status == 400 and (await r.json())["error"]["code"] == code

@@ -113,11 +113,9 @@ async def test_subscribe_check_pause_list_and_delete_keeping_the_download(subscr
     )
 
     status, page, _ = await send(subscribing, "GET", "/subscriptions?limit=1")
-    assert (
-        status == 200 and [s["id"] for s in page["items"]] == [made["id"]] and page["nextPageToken"] is None
-    )
-    status, error, _ = await send(subscribing, "GET", "/subscriptions?pageToken=nonsense")
-    assert (status, error["error"]["code"]) == (400, "invalid_page_token")
+    assert status == 200 and [s["id"] for s in page["items"]] == [made["id"]] and page["nextCursor"] is None
+    status, error, _ = await send(subscribing, "GET", "/subscriptions?cursor=nonsense")
+    assert (status, error["error"]["code"]) == (400, "invalid_cursor")
 
     status, _, _ = await send(subscribing, "DELETE", f"/subscriptions/{made['id']}")
     assert status == 204

@@ -375,8 +375,8 @@ export interface components {
         ArchivePage: {
             /** @description Newest first. */
             items: components["schemas"]["ArchiveEntry"][];
-            /** @description Pass as `pageToken` for the next page; null on the last. */
-            nextPageToken: string | null;
+            /** @description Pass as `cursor` for the next page; null on the last. */
+            nextCursor: string | null;
         };
         Aria2Check: {
             /** @description Null when no worker is connected. */
@@ -957,8 +957,8 @@ export interface components {
         SubscriptionPage: {
             /** @description Newest first. */
             items: components["schemas"]["Subscription"][];
-            /** @description Pass as `pageToken` for the next page; null on the last. */
-            nextPageToken: string | null;
+            /** @description Pass as `cursor` for the next page; null on the last. */
+            nextCursor: string | null;
         };
         /** @description `PATCH /subscriptions/{id}`: only the keys given change. */
         SubscriptionPatch: {
@@ -1078,16 +1078,12 @@ export interface components {
         Parent: string;
         /** @description Entries per page. */
         EntryLimit: number;
-        /** @description The `nextPageToken` of the previous page. */
-        PageToken: string;
         /** @description The archive entry's id (`id` in `GET /archive`). */
         ArchiveEntryId: string;
         /** @description The subscription's id. */
         SubscriptionId: string;
         /** @description Subscriptions per page. */
         SubscriptionLimit: number;
-        /** @description The `nextPageToken` of the previous page. */
-        SubscriptionPageToken: string;
         /** @description How many UTC days, ending today. */
         Days: number;
         /** @description One byte range, e.g. `bytes=0-1023` or `bytes=-500`. */
@@ -1601,8 +1597,8 @@ export interface operations {
             query?: {
                 /** @description Entries per page. */
                 limit?: components["parameters"]["EntryLimit"];
-                /** @description The `nextPageToken` of the previous page. */
-                pageToken?: components["parameters"]["PageToken"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1628,7 +1624,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "invalid_limit" | "invalid_page_token";
+                            code?: "invalid_limit" | "invalid_cursor";
                         };
                     };
                 };
@@ -1693,8 +1689,8 @@ export interface operations {
             query?: {
                 /** @description Subscriptions per page. */
                 limit?: components["parameters"]["SubscriptionLimit"];
-                /** @description The `nextPageToken` of the previous page. */
-                pageToken?: components["parameters"]["SubscriptionPageToken"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1720,7 +1716,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "invalid_limit" | "invalid_page_token";
+                            code?: "invalid_limit" | "invalid_cursor";
                         };
                     };
                 };

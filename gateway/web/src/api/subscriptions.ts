@@ -16,9 +16,9 @@ export type SubscriptionPage = Schemas["SubscriptionPage"];
 /** `POST /subscriptions`. */
 export type NewSubscription = Schemas["SubscriptionRequest"];
 
-export function listSubscriptions(pageToken: string | null = null): Promise<SubscriptionPage> {
+export function listSubscriptions(cursor: string | null = null): Promise<SubscriptionPage> {
   const query = new URLSearchParams({ limit: "100" });
-  if (pageToken) query.set("pageToken", pageToken);
+  if (cursor) query.set("cursor", cursor);
   return request("GET", `/subscriptions?${query}`);
 }
 

@@ -14,12 +14,12 @@ const MAX_PAGES = 10;
 
 async function allSubscriptions(): Promise<{ items: Subscription[]; complete: boolean }> {
   const items: Subscription[] = [];
-  let token: string | null = null;
+  let cursor: string | null = null;
   for (let page = 0; page < MAX_PAGES; page += 1) {
-    const answer = await listSubscriptions(token);
+    const answer = await listSubscriptions(cursor);
     items.push(...answer.items);
-    token = answer.nextPageToken;
-    if (!token) return { items, complete: true };
+    cursor = answer.nextCursor;
+    if (!cursor) return { items, complete: true };
   }
   return { items, complete: false };
 }
