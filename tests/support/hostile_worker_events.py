@@ -18,12 +18,15 @@ from pydantic import BaseModel, ValidationError
 from haul.contract import limits
 from haul.contract.events import (
     CLAIM_SECRET_PATTERN,
+    MAX_ENTRY_INDEX,
     ClaimRequest,
+    CollectionEvent,
     CompletedEvent,
     FailedEvent,
     ProgressEvent,
     WorkerHello,
 )
+from tests.support.hostile_collection_entries import bad_entries, valid_entries
 from tests.support.hostile_values import (
     STAGES,
     bad_bool,
@@ -235,6 +238,28 @@ SPECS = [
             ),
             "message": bad_str(limits.MAX_MESSAGE),
             "retryable": bad_bool,
+        },
+    ),
+    Spec(
+        "collection",
+        CollectionEvent,
+        acked=True,
+        required={"jobId": st.nothing(), "attempt": attempts, "seq": seqs, "entries": valid_entries},
+        optional={
+            "title": clean_text(limits.MAX_TITLE),
+            "listed": st.integers(0, MAX_ENTRY_INDEX),
+            "truncated": st.booleans(),
+            "claimSecret": claim_secrets,
+        },
+        bad={
+            "claimSecret": bad_claim_secret,
+            "jobId": bad_job_id,
+            "attempt": bad_int(1, limits.MAX_ATTEMPT),
+            "seq": bad_int(0, limits.MAX_SEQ),
+            "title": bad_str(limits.MAX_TITLE),
+            "listed": bad_int(0, MAX_ENTRY_INDEX),
+            "truncated": bad_bool,
+            "entries": bad_entries(),
         },
     ),
     Spec(

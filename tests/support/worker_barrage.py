@@ -28,7 +28,7 @@ URL = "https://media.example/a.mp4"
 EVENTS_TOTAL = "haul_gateway_socket_events_total"
 # Events that speak for a claimed attempt: about a job this connection never claimed, the gateway
 # refuses a valid one itself (counted as "not_claimant") and jobstore never hears of it.
-CLAIM_BOUND = ("progress", "completed", "failed")
+CLAIM_BOUND = ("progress", "completed", "failed", "collection")
 
 
 def counter(stack: Stack, event: str, outcome: str) -> float:
