@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from haul.contract import enums
 from haul.contract.enums import AudioFormat, ControlAction, JobStatus, JobType, VideoContainer
+
+if TYPE_CHECKING:
+    from haulctl.follow import SocketWatch
 
 Job = dict[str, Any]
 OnUpdate = Callable[[Job], None]
@@ -71,15 +74,9 @@ class JobApi(Protocol):
 
     def delete(self, job_id: str) -> dict[str, Any]: ...
 
-    def follow(
-        self,
-        job_id: str,
-        on_update: OnUpdate,
-        on_notice: OnNotice | None = None,
-        until: Callable[[Job], bool] | None = None,
-    ) -> Job:
-        """Report the job's progress to `on_update` until it is completed, failed or cancelled
-        (or `until` says so); `on_notice` hears, in words, when live updates are not available."""
+    def live_watch(self, job_id: str) -> Callable[[], SocketWatch] | None:
+        """How to open the socket that carries the job's updates (`follow.follow_job`); None
+        where there is none to open, and the job is polled."""
         ...
 
     def close(self) -> None: ...

@@ -33,6 +33,7 @@ from haulctl import api as contract
 from haulctl.api import JobApi, Submission, is_terminal
 from haulctl.display import ProgressReporter, is_collection, job_details, job_table, outcome_text
 from haulctl.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE, CliError, report
+from haulctl.follow import follow_job
 from haulctl.gateway_api import GatewayApi
 from haulctl.get_collection import CollectionGet
 from haulctl.subscriptions import add_parser as add_subscription_parser
@@ -222,7 +223,7 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
         reporter = ProgressReporter(ctx.stderr, enabled=show)
         try:
             note = None if args.quiet else reporter.note
-            job = ctx.api.follow(str(job["id"]), reporter.update, note, until=is_collection)
+            job = follow_job(ctx.api, str(job["id"]), reporter.update, note, until=is_collection)
         except KeyboardInterrupt:
             reporter.finish()
             raise CliError(

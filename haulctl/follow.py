@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from haulctl.api import Job, JobList, OnNotice, OnUpdate, is_terminal
+from haulctl.api import Job, JobApi, JobList, OnNotice, OnUpdate, is_terminal
 from haulctl.errors import EXIT_JOB_FAILED, CliError
 
 NAMESPACE = "/jobs"
@@ -102,6 +102,19 @@ def merge_event(job: Job, name: str, data: dict[str, Any]) -> Job | None:
             merged[key] = data[key]
     # A finished job's final state (file, sha256, error) is not in the event: read it.
     return None if is_terminal(merged) else merged
+
+
+def follow_job(
+    api: JobApi,
+    job_id: str,
+    on_update: OnUpdate,
+    on_notice: OnNotice | None = None,
+    until: Callable[[Job], bool] | None = None,
+) -> Job:
+    """Report the job's progress to `on_update` until it is completed, failed or cancelled (or
+    `until` says so), live where `api` has a socket for it; `on_notice` hears, in words, when
+    live updates are not available."""
+    return JobFollower(lambda: api.get(job_id), api.live_watch(job_id), on_notice, until=until).run(on_update)
 
 
 class JobFollower:

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from haulctl.api import Job, JobList, OnNotice, OnUpdate, Submission
+from haulctl.api import Job, JobList, Submission
 from haulctl.errors import EXIT_UNREACHABLE, CliError
+from haulctl.follow import SocketWatch
 
 CHUNK = 1024 * 1024
 TOKEN_HINT = " (give it with --token or HAUL_API_TOKEN)"
@@ -105,19 +106,8 @@ class GatewayApi:
         reply: dict[str, Any] = self._json("DELETE", f"/downloads/{urllib.parse.quote(job_id, safe='')}")
         return reply
 
-    def follow(
-        self,
-        job_id: str,
-        on_update: OnUpdate,
-        on_notice: OnNotice | None = None,
-        until: Callable[[Job], bool] | None = None,
-    ) -> Job:
-        from haulctl.follow import JobFollower, SocketWatch
-
-        def open_watch() -> SocketWatch:
-            return SocketWatch(self.base_url, self.token, job_id, self.timeout)
-
-        return JobFollower(lambda: self.get(job_id), open_watch, on_notice, until=until).run(on_update)
+    def live_watch(self, job_id: str) -> Callable[[], SocketWatch]:
+        return lambda: SocketWatch(self.base_url, self.token, job_id, self.timeout)
 
     def close(self) -> None:
         pass

@@ -7,7 +7,6 @@ followed by reading the job every half second.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -18,9 +17,8 @@ from haul.contract.proto_enums import to_proto
 from haul.contract.rest import Deleted, DownloadOptions
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from haulctl.api import Job, JobList, OnNotice, OnUpdate, Submission
+from haulctl.api import Job, JobList, Submission
 from haulctl.errors import EXIT_UNREACHABLE, CliError
-from haulctl.follow import JobFollower
 
 ERROR_CODES = {
     grpc.StatusCode.NOT_FOUND: "not_found",
@@ -97,14 +95,8 @@ class JobstoreApi:
         status = proto_enums.from_proto(JobStatus, reply.job.status)
         return Deleted.of(job_id=job_id, deleted=True, status=status).wire()
 
-    def follow(
-        self,
-        job_id: str,
-        on_update: OnUpdate,
-        on_notice: OnNotice | None = None,
-        until: Callable[[Job], bool] | None = None,
-    ) -> Job:
-        return JobFollower(lambda: self.get(job_id), until=until).run(on_update)
+    def live_watch(self, job_id: str) -> None:
+        return None  # jobstore has no socket for a job's updates: it is read every half second
 
     def close(self) -> None:
         self._channel.close()
