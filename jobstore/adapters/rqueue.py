@@ -19,9 +19,11 @@ new copy). The grace covers a live worker between its pop and the start, which t
 a second; until then the job is left alone, so a job a worker is about to start is never
 enqueued twice.
 
-Cost per pass, for n queued jobs: one pipeline of n HMGETs, and, only when some RQ job has been
-queued for longer than the grace, one LRANGE of the queue list (O(queue length); about 0.5 MB
-for 10,000 jobs). No per-id list search (LPOS is O(queue length) each, O(n^2) in all).
+Cost per pass, for n queued jobs: one pipeline of n HMGETs and an LLEN, and, only when an id
+may be off the list (more RQ jobs say "queued" than the list holds, or one has waited longer
+than the grace), one LRANGE of the queue list: O(queue length), about 0.5 MB for 10,000 jobs.
+No per-id list search (LPOS is O(queue length) each, O(n^2) in all). A lost job is enqueued
+again one grace after the first pass that finds it off the list.
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ class RqDispatcher:
         pipe = self._redis.pipeline(transaction=False)
         for rq_id in ids:
             pipe.hmget(RqJob.key_for(rq_id), "status", "started_at", "enqueued_at")
-        states = pipe.execute()
-        lost = self._popped_and_lost(ids, states)
+        pipe.llen(self.queue.key)
+        *states, listed_count = pipe.execute()
+        lost = self._popped_and_lost(ids, states, listed_count)
         added = 0
         for (job_id, attempt), rq_id, (status, started_at, _) in zip(queued, ids, states, strict=True):
             state = status.decode() if status else None
@@ -112,21 +115,24 @@ class RqDispatcher:
     def close(self) -> None:
         self._redis.close()
 
-    def _popped_and_lost(self, ids: Sequence[str], states: Sequence[list[bytes | None]]) -> set[str]:
+    def _popped_and_lost(
+        self, ids: Sequence[str], states: Sequence[list[bytes | None]], listed_count: int
+    ) -> set[str]:
         """The RQ ids that say "queued" but have been in no queue list for longer than the grace."""
         now = time.monotonic()
-        # Only a job queued for longer than the grace can have been lost that long: a fresh
-        # queue costs no LRANGE.
-        old = [
-            rq_id
-            for rq_id, (status, _, enqueued_at) in zip(ids, states, strict=True)
-            if status == b"queued" and self._waited_longer_than_grace(enqueued_at)
-        ]
-        if not old:
+        queued = [rq_id for rq_id, (status, _, _) in zip(ids, states, strict=True) if status == b"queued"]
+        # The list is read only when one of them may be off it: more say "queued" than the list
+        # holds (a worker popped one a moment ago, or died with it), or one has waited longer than
+        # the grace (the list may also hold ids of jobs no longer queued, hiding a missing one).
+        if len(queued) <= listed_count and not any(
+            self._waited_longer_than_grace(enqueued_at)
+            for status, _, enqueued_at in states
+            if status == b"queued"
+        ):
             self._off_list_since.clear()
             return set()
         listed = set(self._redis.lrange(self.queue.key, 0, -1))
-        off_list = {rq_id for rq_id in old if rq_id.encode() not in listed}
+        off_list = {rq_id for rq_id in queued if rq_id.encode() not in listed}
         since = {rq_id: self._off_list_since.get(rq_id, now) for rq_id in off_list}
         self._off_list_since = since  # forgets ids back on the list, started, or no longer queued
         return {rq_id for rq_id, first in since.items() if now - first >= self._dequeue_grace}
