@@ -17,7 +17,8 @@ itself: a queued RQ job whose id has been in no queue list for `dequeue_grace` s
 enqueued again (its stale id taken off the intermediate list, so RQ's cleanup cannot fail the
 new copy). The grace covers a live worker between its pop and the start, which takes well under
 a second; until then the job is left alone, so a job a worker is about to start is never
-enqueued twice.
+enqueued twice. (A worker stalled longer than the grace would start its copy as well; the claim
+lets only one of them run the attempt.)
 
 Cost per pass, for n queued jobs: one pipeline of n HMGETs and an LLEN, and, only when an id
 may be off the list (more RQ jobs say "queued" than the list holds, or one has waited longer
