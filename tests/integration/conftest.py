@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 from redis import Redis
 
+from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.integration.haul_stack import Haul, run_haul
+from tests.integration.sio_clients import WORKER_TOKEN, Recorder, worker
+from tests.support.inprocess import Stack
 from tests.support.media_server import MediaServer
 from tests.support.servers import RedisServer
 
@@ -31,3 +35,22 @@ def redis_url(redis_server: RedisServer) -> str:
     url = redis_server.url()
     Redis.from_url(url).flushall()
     return url
+
+
+@pytest.fixture
+async def stack_stub(stack: Stack) -> AsyncIterator[pb_grpc.JobStoreServiceStub]:
+    """A gRPC client of the in-process stack's jobstore, to set up and read jobs behind the gateway."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.jobstore.port}") as channel:
+        yield pb_grpc.JobStoreServiceStub(channel)
+
+
+@pytest.fixture
+async def worker_pair(stack: Stack) -> AsyncIterator[tuple[Recorder, Recorder]]:
+    """Two `/worker` connections holding the valid worker token: the one that claims a job, and
+    another that must not be able to act for it."""
+    legit, rogue = worker(), worker()
+    await legit.connect(stack.base_url, WORKER_TOKEN)
+    await rogue.connect(stack.base_url, WORKER_TOKEN)
+    yield legit, rogue
+    await legit.close()
+    await rogue.close()

@@ -4,37 +4,19 @@ collection's children (`GET /downloads?parent=`) apart from the top-level jobs."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import grpc
 import pytest
 
 from haul.contract.events import MAX_COLLECTION_ENTRIES
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from tests.integration.sio_clients import WORKER_TOKEN, Recorder, worker
+from tests.integration.sio_clients import Recorder
 from tests.support.inprocess import Stack
 from tests.support.worker_barrage import counter
 
 FEED = "https://media.example/feed.xml"
-
-
-@pytest.fixture
-async def stub(stack: Stack) -> AsyncIterator[pb_grpc.JobStoreServiceStub]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.jobstore.port}") as channel:
-        yield pb_grpc.JobStoreServiceStub(channel)
-
-
-@pytest.fixture
-async def pair(stack: Stack) -> AsyncIterator[tuple[Recorder, Recorder]]:
-    legit, rogue = worker(), worker()
-    await legit.connect(stack.base_url, WORKER_TOKEN)
-    await rogue.connect(stack.base_url, WORKER_TOKEN)
-    yield legit, rogue
-    await legit.close()
-    await rogue.close()
 
 
 def report(job_id: str, attempt: int, count: int, **extra: Any) -> dict[str, Any]:
@@ -46,48 +28,50 @@ def report(job_id: str, attempt: int, count: int, **extra: Any) -> dict[str, Any
             "truncated": False, "entries": entries, **extra}  # fmt: skip
 
 
-async def claimed(stub: pb_grpc.JobStoreServiceStub, legit: Recorder, url: str = FEED) -> tuple[str, str]:
-    job_id = str((await stub.CreateJob(pb.CreateJobRequest(url=url))).job.id)
+async def claimed(
+    stack_stub: pb_grpc.JobStoreServiceStub, legit: Recorder, url: str = FEED
+) -> tuple[str, str]:
+    job_id = str((await stack_stub.CreateJob(pb.CreateJobRequest(url=url))).job.id)
     claim = await legit.call("claim", {"jobId": job_id})
     assert claim["ok"] and claim["attempt"] == 1
     return job_id, str(claim["claimSecret"])
 
 
-async def children(stub: pb_grpc.JobStoreServiceStub, job_id: str) -> list[pb.Job]:
-    return list((await stub.ListJobs(pb.ListJobsRequest(parent_id=job_id, page_size=500))).jobs)
+async def children(stack_stub: pb_grpc.JobStoreServiceStub, job_id: str) -> list[pb.Job]:
+    return list((await stack_stub.ListJobs(pb.ListJobsRequest(parent_id=job_id, page_size=500))).jobs)
 
 
 async def test_the_claimant_reports_a_collection_once_and_a_resend_creates_nothing(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder]
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub, worker_pair: tuple[Recorder, Recorder]
 ) -> None:
-    legit, _ = pair
-    job_id, secret = await claimed(stub, legit)
+    legit, _ = worker_pair
+    job_id, secret = await claimed(stack_stub, legit)
     payload = report(job_id, 1, 3, claimSecret=secret)
     payload["entries"][1]["refused"] = "the entry's URL is refused: file:// is not allowed"
     assert await legit.call("collection", payload) == {"ok": True}
     assert await legit.call("collection", payload) == {"ok": True}  # the ack was lost: resent
-    kids = await children(stub, job_id)
+    kids = await children(stack_stub, job_id)
     assert [(k.entry_index, k.meta.title, k.status) for k in kids] == [
         (1, "Episode 1", pb.JOB_STATUS_QUEUED),
         (2, "Episode 2", pb.JOB_STATUS_FAILED),
         (3, "Episode 3", pb.JOB_STATUS_QUEUED),
     ]
     assert kids[1].error_code == "ENTRY_REFUSED"
-    parent = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+    parent = (await stack_stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
     assert (parent.collection.title, parent.collection.total, parent.collection.listed) == ("A feed", 3, 3)
 
 
 async def test_a_rogue_connection_cannot_report_a_collection_for_a_job_it_did_not_claim(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder]
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub, worker_pair: tuple[Recorder, Recorder]
 ) -> None:
-    legit, rogue = pair
-    job_id, _secret = await claimed(stub, legit)
+    legit, rogue = worker_pair
+    job_id, _secret = await claimed(stack_stub, legit)
     refused_before = counter(stack, "collection", "not_claimant")
     for payload in (report(job_id, 1, 2), report(job_id, 1, 2, claimSecret="C" * 22)):
         assert await rogue.call("collection", payload) == {"ok": False, "refusal": "not_claimant"}
     assert counter(stack, "collection", "not_claimant") == refused_before + 2
-    assert await children(stub, job_id) == []
-    job = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+    assert await children(stack_stub, job_id) == []
+    job = (await stack_stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
     assert (job.status, job.HasField("collection")) == (pb.JOB_STATUS_RUNNING, False)
 
 
@@ -106,32 +90,37 @@ async def test_a_rogue_connection_cannot_report_a_collection_for_a_job_it_did_no
     ],
 )
 async def test_a_malformed_collection_report_is_refused_as_invalid(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder], change: dict[str, Any]
+    stack: Stack,
+    stack_stub: pb_grpc.JobStoreServiceStub,
+    worker_pair: tuple[Recorder, Recorder],
+    change: dict[str, Any],
 ) -> None:
-    legit, _ = pair
-    job_id, secret = await claimed(stub, legit)
+    legit, _ = worker_pair
+    job_id, secret = await claimed(stack_stub, legit)
     assert await legit.call("collection", {**report(job_id, 1, 1, claimSecret=secret), **change}) == {
         "ok": False, "refusal": "invalid"}  # fmt: skip
-    assert await children(stub, job_id) == []
+    assert await children(stack_stub, job_id) == []
 
 
 async def test_a_report_past_the_hard_cap_of_entries_is_refused_as_invalid(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder]
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub, worker_pair: tuple[Recorder, Recorder]
 ) -> None:
-    legit, _ = pair
-    job_id, secret = await claimed(stub, legit)
+    legit, _ = worker_pair
+    job_id, secret = await claimed(stack_stub, legit)
     payload = report(job_id, 1, MAX_COLLECTION_ENTRIES + 1, claimSecret=secret)
     payload["entries"] = [{"key": str(n), "url": "u", "index": n} for n in range(MAX_COLLECTION_ENTRIES + 1)]
     assert await legit.call("collection", payload) == {"ok": False, "refusal": "invalid"}
-    assert await children(stub, job_id) == []
+    assert await children(stack_stub, job_id) == []
 
 
 async def test_rest_lists_a_collections_children_in_entry_order_and_the_top_level_without_them(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder]
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub, worker_pair: tuple[Recorder, Recorder]
 ) -> None:
-    legit, _ = pair
-    single = str((await stub.CreateJob(pb.CreateJobRequest(url="https://media.example/one.mp4"))).job.id)
-    job_id, secret = await claimed(stub, legit)
+    legit, _ = worker_pair
+    single = str(
+        (await stack_stub.CreateJob(pb.CreateJobRequest(url="https://media.example/one.mp4"))).job.id
+    )
+    job_id, secret = await claimed(stack_stub, legit)
     assert await legit.call("collection", report(job_id, 1, 5, claimSecret=secret)) == {"ok": True}
     async with aiohttp.ClientSession() as http:
         top = await (await http.get(f"{stack.base_url}/downloads")).json()
@@ -164,14 +153,14 @@ async def test_rest_lists_a_collections_children_in_entry_order_and_the_top_leve
 
 
 async def test_a_submit_passes_items_and_max_items_to_jobstore_and_refuses_bad_ones(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub
 ) -> None:
     async with aiohttp.ClientSession() as http:
         good = {"url": FEED, "options": {"items": "1-3,7", "maxItems": 2}}
         created = await http.post(f"{stack.base_url}/downloads", json=good)
         assert created.status == 202, await created.text()
         job_id = (await created.json())["jobId"]
-        stored = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+        stored = (await stack_stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
         assert (stored.options.items, stored.options.max_items) == ("1-3,7", 2)
         for options in ({"items": "1-3;rm"}, {"maxItems": MAX_COLLECTION_ENTRIES + 1}, {"maxItems": -1}):
             refused = await http.post(f"{stack.base_url}/downloads", json={"url": FEED, "options": options})

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import grpc
 import pytest
 import socketio
 
@@ -22,12 +21,6 @@ URL = "https://media.example/clip.mp4"
 
 
 @pytest.fixture
-async def stub(stack: Stack) -> AsyncIterator[pb_grpc.JobStoreServiceStub]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.jobstore.port}") as channel:
-        yield pb_grpc.JobStoreServiceStub(channel)
-
-
-@pytest.fixture
 async def clients(stack: Stack) -> AsyncIterator[tuple[Recorder, Recorder]]:
     w, b = worker(), browser()
     await w.connect(stack.base_url, WORKER_TOKEN)
@@ -37,15 +30,15 @@ async def clients(stack: Stack) -> AsyncIterator[tuple[Recorder, Recorder]]:
     await b.close()
 
 
-async def new_job(stub: pb_grpc.JobStoreServiceStub) -> str:
-    return str((await stub.CreateJob(pb.CreateJobRequest(url=URL))).job.id)
+async def new_job(stack_stub: pb_grpc.JobStoreServiceStub) -> str:
+    return str((await stack_stub.CreateJob(pb.CreateJobRequest(url=URL))).job.id)
 
 
 async def test_subscribe_answers_with_a_snapshot(
-    clients: tuple[Recorder, Recorder], stub: pb_grpc.JobStoreServiceStub
+    clients: tuple[Recorder, Recorder], stack_stub: pb_grpc.JobStoreServiceStub
 ) -> None:
     _, b = clients
-    job_id = await new_job(stub)
+    job_id = await new_job(stack_stub)
     one = await b.call("subscribe", {"jobId": job_id})
     assert one["job"]["id"] == job_id and one["job"]["status"] == "queued"
     listing = await b.call("subscribe", {"all": True})
@@ -57,10 +50,10 @@ async def test_subscribe_answers_with_a_snapshot(
 
 
 async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_before_the_ack(
-    clients: tuple[Recorder, Recorder], stub: pb_grpc.JobStoreServiceStub, stack: Stack
+    clients: tuple[Recorder, Recorder], stack_stub: pb_grpc.JobStoreServiceStub, stack: Stack
 ) -> None:
     w, b = clients
-    job_id = await new_job(stub)
+    job_id = await new_job(stack_stub)
     await b.call("subscribe", {"jobId": job_id})
     claim = await w.call("claim", {"jobId": job_id})
     secret = claim.pop("claimSecret")
@@ -71,7 +64,7 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
         await w.emit("progress", progress(job_id, 1, seq, seq * 10.0, totalBytes=1000, speed=2048.0))
     seen = await b.wait_for("progress", {"jobId": job_id, "progress": 50.0})
     assert seen["totalBytes"] == 1000 and seen["stage"] == "downloading"
-    stored_then = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+    stored_then = (await stack_stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
     assert (seen["attempt"], seen["updatedAt"]) == (1, views.job_json(stored_then)["updatedAt"]), (
         "events carry the version browsers order them by"
     )
@@ -84,7 +77,7 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
          "size": len(data), "sha256": hashlib.sha256(data).hexdigest()},
     )  # fmt: skip
     assert done == {"ok": True}
-    stored = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+    stored = (await stack_stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
     assert stored.status == pb.JOB_STATUS_COMPLETED and stored.progress_seq == 5
     completed = await b.wait_for("completed", {"jobId": job_id})
     assert completed == {"jobId": job_id, "filename": "clip.mp4", "size": len(data)}, (
@@ -95,10 +88,10 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
 
 
 async def test_failed_events_reach_the_browser(
-    clients: tuple[Recorder, Recorder], stub: pb_grpc.JobStoreServiceStub
+    clients: tuple[Recorder, Recorder], stack_stub: pb_grpc.JobStoreServiceStub
 ) -> None:
     w, b = clients
-    job_id = await new_job(stub)
+    job_id = await new_job(stack_stub)
     await b.call("subscribe", {"all": True})
     await w.call("claim", {"jobId": job_id})
     reply = await w.call(
@@ -113,34 +106,34 @@ async def test_failed_events_reach_the_browser(
 
 
 async def test_a_cancel_made_directly_through_grpc_reaches_the_worker(
-    clients: tuple[Recorder, Recorder], stub: pb_grpc.JobStoreServiceStub
+    clients: tuple[Recorder, Recorder], stack_stub: pb_grpc.JobStoreServiceStub
 ) -> None:
     w, _ = clients
-    paused, cancelled = await new_job(stub), await new_job(stub)
+    paused, cancelled = await new_job(stack_stub), await new_job(stack_stub)
     for job_id in (paused, cancelled):
         await w.call("claim", {"jobId": job_id})
-    await stub.ControlJob(pb.ControlJobRequest(job_id=cancelled, action=pb.CONTROL_ACTION_CANCEL))
-    await stub.ControlJob(pb.ControlJobRequest(job_id=paused, action=pb.CONTROL_ACTION_PAUSE))
+    await stack_stub.ControlJob(pb.ControlJobRequest(job_id=cancelled, action=pb.CONTROL_ACTION_CANCEL))
+    await stack_stub.ControlJob(pb.ControlJobRequest(job_id=paused, action=pb.CONTROL_ACTION_PAUSE))
     assert (await w.wait_for("control", {"jobId": cancelled}))["action"] == "cancel"
     assert (await w.wait_for("control", {"jobId": paused}))["action"] == "pause"
 
 
 async def test_a_worker_whose_attempt_was_superseded_is_told_to_abort(
-    clients: tuple[Recorder, Recorder], stub: pb_grpc.JobStoreServiceStub, stack: Stack
+    clients: tuple[Recorder, Recorder], stack_stub: pb_grpc.JobStoreServiceStub, stack: Stack
 ) -> None:
     w, _ = clients
-    job_id = await new_job(stub)
+    job_id = await new_job(stack_stub)
     await w.call("claim", {"jobId": job_id})
-    await stub.ControlJob(pb.ControlJobRequest(job_id=job_id, action=pb.CONTROL_ACTION_PAUSE))
+    await stack_stub.ControlJob(pb.ControlJobRequest(job_id=job_id, action=pb.CONTROL_ACTION_PAUSE))
     await w.wait_for("control", {"jobId": job_id, "action": "pause"})
-    await stub.ControlJob(pb.ControlJobRequest(job_id=job_id, action=pb.CONTROL_ACTION_RESUME))
-    assert (await stub.ClaimJob(pb.ClaimJobRequest(job_id=job_id, worker_id="other"))).attempt == 2
+    await stack_stub.ControlJob(pb.ControlJobRequest(job_id=job_id, action=pb.CONTROL_ACTION_RESUME))
+    assert (await stack_stub.ClaimJob(pb.ClaimJobRequest(job_id=job_id, worker_id="other"))).attempt == 2
     # A late report from attempt 1 is answered with an abort: from the change feed (attempt 2
     # now owns the job) or from jobstore refusing the report, whichever comes first.
     await w.emit("progress", progress(job_id, 1, 99, 42.0))
     await w.wait_for("control", {"jobId": job_id, "action": "abort"})
     await asyncio.sleep(0.5)  # two flush intervals
-    stored = (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+    stored = (await stack_stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
     assert (stored.attempt, stored.progress, stored.progress_seq) == (2, 0, 0)
 
 
@@ -170,10 +163,10 @@ async def test_browsers_need_the_api_token_when_one_is_set(stack: Stack, tmp_pat
 
 
 async def test_terminal_events_are_not_acked_while_jobstore_is_down(
-    clients: tuple[Recorder, Recorder], stub: pb_grpc.JobStoreServiceStub, stack: Stack
+    clients: tuple[Recorder, Recorder], stack_stub: pb_grpc.JobStoreServiceStub, stack: Stack
 ) -> None:
     w, _ = clients
-    job_id = await new_job(stub)
+    job_id = await new_job(stack_stub)
     await w.call("claim", {"jobId": job_id})
     await stack.jobstore.server.stop(0)
     reply = await w.call(
@@ -186,14 +179,14 @@ async def test_terminal_events_are_not_acked_while_jobstore_is_down(
 
 
 async def test_a_worker_whose_job_was_requeued_without_it_is_told_to_abort(
-    clients: tuple[Recorder, Recorder], stub: pb_grpc.JobStoreServiceStub
+    clients: tuple[Recorder, Recorder], stack_stub: pb_grpc.JobStoreServiceStub
 ) -> None:
     w, _ = clients
-    job_id = await new_job(stub)
+    job_id = await new_job(stack_stub)
     await w.call("claim", {"jobId": job_id})
     await w.emit("progress", progress(job_id, 1, 1, 5.0))
     # Someone else (here: a direct gRPC client; in life: the reaper) re-queues the attempt.
-    failed = await stub.FailJob(
+    failed = await stack_stub.FailJob(
         pb.FailJobRequest(job_id=job_id, attempt=1, error_code="STALLED", error_message="x", retryable=True)
     )
     assert failed.job.status == pb.JOB_STATUS_QUEUED

@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import grpc
-import pytest
 
 from haul.contract.events import WORKER_NAMESPACE
 from haul.jobstore.v1 import jobstore_pb2 as pb
@@ -32,24 +29,8 @@ URL = "https://media.example/clip.mp4"
 HUGE_SEQ = 2**62
 
 
-@pytest.fixture
-async def stub(stack: Stack) -> AsyncIterator[pb_grpc.JobStoreServiceStub]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.jobstore.port}") as channel:
-        yield pb_grpc.JobStoreServiceStub(channel)
-
-
-@pytest.fixture
-async def pair(stack: Stack) -> AsyncIterator[tuple[Recorder, Recorder]]:
-    legit, rogue = worker(), worker()
-    await legit.connect(stack.base_url, WORKER_TOKEN)
-    await rogue.connect(stack.base_url, WORKER_TOKEN)
-    yield legit, rogue
-    await legit.close()
-    await rogue.close()
-
-
-async def claimed_job(stub: pb_grpc.JobStoreServiceStub, legit: Recorder) -> tuple[str, dict[str, Any]]:
-    job_id = str((await stub.CreateJob(pb.CreateJobRequest(url=URL))).job.id)
+async def claimed_job(stack_stub: pb_grpc.JobStoreServiceStub, legit: Recorder) -> tuple[str, dict[str, Any]]:
+    job_id = str((await stack_stub.CreateJob(pb.CreateJobRequest(url=URL))).job.id)
     claim = await legit.call("claim", {"jobId": job_id})
     assert claim["ok"] and claim["attempt"] == 1
     return job_id, claim
@@ -66,15 +47,15 @@ def place_file(stack: Stack, job_id: str, data: bytes) -> None:
     (stack.data_dir / job_id / "clip.mp4").write_bytes(data)
 
 
-async def stored(stub: pb_grpc.JobStoreServiceStub, job_id: str) -> pb.Job:
-    return (await stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
+async def stored(stack_stub: pb_grpc.JobStoreServiceStub, job_id: str) -> pb.Job:
+    return (await stack_stub.GetJob(pb.GetJobRequest(job_id=job_id))).job
 
 
 async def test_a_rogue_connection_cannot_report_finish_or_steer_a_job_it_did_not_claim(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder]
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub, worker_pair: tuple[Recorder, Recorder]
 ) -> None:
-    legit, rogue = pair
-    job_id, claim = await claimed_job(stub, legit)
+    legit, rogue = worker_pair
+    job_id, claim = await claimed_job(stack_stub, legit)
     secret = claim["claimSecret"]
     async with aiohttp.ClientSession() as http:  # the attempt is public: the rogue reads it
         attempt = (await (await http.get(f"{stack.base_url}/downloads/{job_id}")).json())["attempt"]
@@ -93,7 +74,7 @@ async def test_a_rogue_connection_cannot_report_finish_or_steer_a_job_it_did_not
     await rogue.emit("progress", progress(job_id, attempt, HUGE_SEQ, 99.5, claimSecret="A" * 22))
     await legit.emit("progress", progress(job_id, attempt, 1, 10.0, downloadedBytes=100, claimSecret=secret))
     await asyncio.sleep(0.8)  # a few flush intervals
-    job = await stored(stub, job_id)
+    job = await stored(stack_stub, job_id)
     assert (job.progress, job.downloaded_bytes, job.progress_seq, job.meta.title) == (10.0, 100, 1, "")
     assert counter(stack, "progress", "not_claimant") == refused_before + 2
 
@@ -105,7 +86,7 @@ async def test_a_rogue_connection_cannot_report_finish_or_steer_a_job_it_did_not
         ("failed", {"jobId": job_id, "attempt": attempt, "seq": HUGE_SEQ, "errorCode": "X", "message": "m"}),
     ):
         assert await rogue.call(event, payload) == {"ok": False, "refusal": "not_claimant"}
-    assert (await stored(stub, job_id)).status == pb.JOB_STATUS_RUNNING
+    assert (await stored(stack_stub, job_id)).status == pb.JOB_STATUS_RUNNING
 
     # The control channel stayed with the claimer: a REST cancel reaches it, not the rogue.
     async with aiohttp.ClientSession() as http:
@@ -116,10 +97,10 @@ async def test_a_rogue_connection_cannot_report_finish_or_steer_a_job_it_did_not
 
 
 async def test_a_completion_is_accepted_only_with_the_reported_file_in_place(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder]
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub, worker_pair: tuple[Recorder, Recorder]
 ) -> None:
-    legit, _ = pair
-    job_id, claim = await claimed_job(stub, legit)
+    legit, _ = worker_pair
+    job_id, claim = await claimed_job(stack_stub, legit)
     secret = claim["claimSecret"]
     data = b"the real download"
     refused_before = counter(stack, "completed", "file_mismatch")
@@ -134,7 +115,7 @@ async def test_a_completion_is_accepted_only_with_the_reported_file_in_place(
     assert counter(stack, "completed", "file_mismatch") == refused_before + 3
 
     assert await legit.call("completed", completed(job_id, 1, data, claimSecret=secret)) == {"ok": True}
-    job = await stored(stub, job_id)
+    job = await stored(stack_stub, job_id)
     assert (job.status, job.filename, job.size) == (pb.JOB_STATUS_COMPLETED, "clip.mp4", len(data))
     async with aiohttp.ClientSession() as http:
         served = await http.get(f"{stack.base_url}/files/{job_id}/download")
@@ -142,10 +123,13 @@ async def test_a_completion_is_accepted_only_with_the_reported_file_in_place(
 
 
 async def test_a_reconnected_worker_proves_its_claim_on_another_gateway_and_keeps_working(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub, pair: tuple[Recorder, Recorder], tmp_path: Path
+    stack: Stack,
+    stack_stub: pb_grpc.JobStoreServiceStub,
+    worker_pair: tuple[Recorder, Recorder],
+    tmp_path: Path,
 ) -> None:
-    legit, rogue = pair
-    job_id, claim = await claimed_job(stub, legit)
+    legit, rogue = worker_pair
+    job_id, claim = await claimed_job(stack_stub, legit)
     secret = claim["claimSecret"]
     await legit.close()  # the connection drops; the worker comes back on a second gateway
     settings = gateway_settings(stack.jobstore.port, stack.data_dir)
@@ -157,29 +141,29 @@ async def test_a_reconnected_worker_proves_its_claim_on_another_gateway_and_keep
         await back.emit("progress", progress(job_id, 1, 5, 70.0))
         await back.emit("progress", progress(job_id, 1, 6, 80.0, claimSecret="C" * 22))
         await asyncio.sleep(0.8)
-        assert (await stored(stub, job_id)).progress == 0.0
+        assert (await stored(stack_stub, job_id)).progress == 0.0
         await back.emit("progress", progress(job_id, 1, 7, 50.0, claimSecret=secret))
         for _ in range(50):
-            if (await stored(stub, job_id)).progress == 50.0:
+            if (await stored(stack_stub, job_id)).progress == 50.0:
                 break
             await asyncio.sleep(0.1)
-        assert (await stored(stub, job_id)).progress == 50.0, "the proven reconnection reports again"
+        assert (await stored(stack_stub, job_id)).progress == 50.0, "the proven reconnection reports again"
         data = b"finished after a reconnect"
         place_file(stack, job_id, data)
         rogue_try = completed(job_id, 1, data)
         assert await rogue.call("completed", rogue_try) == {"ok": False, "refusal": "not_claimant"}
         done = await back.call("completed", completed(job_id, 1, data, claimSecret=secret))
         assert done == {"ok": True}
-        assert (await stored(stub, job_id)).status == pb.JOB_STATUS_COMPLETED
+        assert (await stored(stack_stub, job_id)).status == pb.JOB_STATUS_COMPLETED
     finally:
         await back.close()
         await runner.cleanup()
 
 
 async def test_the_worker_link_keeps_reporting_after_its_connection_drops(
-    stack: Stack, stub: pb_grpc.JobStoreServiceStub
+    stack: Stack, stack_stub: pb_grpc.JobStoreServiceStub
 ) -> None:
-    job_id = str((await stub.CreateJob(pb.CreateJobRequest(url=URL))).job.id)
+    job_id = str((await stack_stub.CreateJob(pb.CreateJobRequest(url=URL))).job.id)
     link = GatewayLink(stack.base_url, WORKER_TOKEN, "w1", 0.0, {})
     await asyncio.to_thread(link.connect)
     try:
@@ -195,9 +179,11 @@ async def test_the_worker_link_keeps_reporting_after_its_connection_drops(
         assert link._client.get_sid(WORKER_NAMESPACE) not in (None, first_sid)
         await asyncio.to_thread(link.progress, Sample("downloading", 60.0, downloaded_bytes=600), True)
         for _ in range(50):
-            if (await stored(stub, job_id)).progress == 60.0:
+            if (await stored(stack_stub, job_id)).progress == 60.0:
                 break
             await asyncio.sleep(0.1)
-        assert (await stored(stub, job_id)).progress == 60.0, "the reconnected worker's progress was refused"
+        assert (await stored(stack_stub, job_id)).progress == 60.0, (
+            "the reconnected worker's progress was refused"
+        )
     finally:
         await asyncio.to_thread(link.close)
