@@ -15,15 +15,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from gateway.app import GATEWAY
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from jobstore.server import Jobstore
 from tests.support.databases import TEMPLATE_DB, clone_pg_database, migrate
 from tests.support.inprocess import (
     Stack,
-    gateway_settings,
     jobstore_settings,
-    start_gateway,
+    running_stack,
     start_jobstore,
 )
 from tests.support.media_server import MediaServer, serve
@@ -93,9 +91,5 @@ async def stub(jobstore: Jobstore) -> AsyncIterator[pb_grpc.JobStoreServiceStub]
 
 @pytest.fixture
 async def stack(pg_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    jobstore = await start_jobstore(jobstore_settings(pg_url))
-    settings = gateway_settings(jobstore.port, tmp_path / "data")
-    runner, app = await start_gateway(settings)
-    yield Stack(jobstore, app[GATEWAY], app, f"http://127.0.0.1:{settings.port}", settings)
-    await runner.cleanup()
-    await jobstore.stop()
+    async with running_stack(pg_url, tmp_path / "data") as running:
+        yield running

@@ -12,7 +12,7 @@ from redis import Redis
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.integration.haul_stack import Haul, run_haul
 from tests.integration.sio_clients import WORKER_TOKEN, Recorder, worker
-from tests.support.inprocess import Stack
+from tests.support.inprocess import Stack, running_stack
 from tests.support.media_server import MediaServer
 from tests.support.servers import RedisServer
 
@@ -54,3 +54,13 @@ async def worker_pair(stack: Stack) -> AsyncIterator[tuple[Recorder, Recorder]]:
     yield legit, rogue
     await legit.close()
     await rogue.close()
+
+
+@pytest.fixture
+async def subscribing(pg_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The in-process stack with an interval floor of 2 s and a check pass every 0.2 s, so a
+    subscription's checks come within a test's time."""
+    async with running_stack(
+        pg_url, tmp_path / "data", subscription_min_interval=2, subscription_check_period=0.2
+    ) as running:
+        yield running

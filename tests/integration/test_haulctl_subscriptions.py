@@ -6,29 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.app import GATEWAY
 from tests.integration.test_haulctl_client import ROOT, haul_command
-from tests.support.inprocess import Stack, gateway_settings, jobstore_settings, start_gateway, start_jobstore
+from tests.support.inprocess import Stack
 
 FEED = "https://media.example/podcast.xml"
-
-
-@pytest.fixture
-async def subscribing(pg_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    jobstore = await start_jobstore(
-        jobstore_settings(pg_url, subscription_min_interval=2, subscription_check_period=0.2)
-    )
-    settings = gateway_settings(jobstore.port, tmp_path / "data")
-    runner, app = await start_gateway(settings)
-    yield Stack(jobstore, app[GATEWAY], app, f"http://127.0.0.1:{settings.port}", settings)
-    await runner.cleanup()
-    await jobstore.stop()
 
 
 async def haul(stack: Stack, *argv: str, grpc_api: bool = False) -> subprocess.CompletedProcess[str]:

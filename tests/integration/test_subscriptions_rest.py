@@ -6,29 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from gateway.app import GATEWAY
-from tests.support.inprocess import Stack, gateway_settings, jobstore_settings, start_gateway, start_jobstore
+from tests.support.inprocess import Stack
 
 FEED = "https://media.example/podcast.xml"
-
-
-@pytest.fixture
-async def subscribing(pg_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    jobstore = await start_jobstore(
-        jobstore_settings(pg_url, subscription_min_interval=2, subscription_check_period=0.2)
-    )
-    settings = gateway_settings(jobstore.port, tmp_path / "data")
-    runner, app = await start_gateway(settings)
-    yield Stack(jobstore, app[GATEWAY], app, f"http://127.0.0.1:{settings.port}", settings)
-    await runner.cleanup()
-    await jobstore.stop()
 
 
 async def send(stack: Stack, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:

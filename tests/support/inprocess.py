@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,24 @@ class Stack:
     @property
     def data_dir(self) -> Path:
         return self.settings.data_dir
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    database_url: str, data_dir: Path, **jobstore_overrides: object
+) -> AsyncIterator[Stack]:
+    """A jobstore (with `jobstore_overrides` to its test settings) and a gateway in front of it,
+    stopped gateway first when the block ends."""
+    jobstore = await start_jobstore(jobstore_settings(database_url, **jobstore_overrides))
+    try:
+        settings = gateway_settings(jobstore.port, data_dir)
+        runner, app = await start_gateway(settings)
+        try:
+            yield Stack(jobstore, app[GATEWAY], app, f"http://127.0.0.1:{settings.port}", settings)
+        finally:
+            await runner.cleanup()
+    finally:
+        await jobstore.stop()
 
 
 async def start_gateway(settings: GatewaySettings) -> tuple[web.AppRunner, web.Application]:
