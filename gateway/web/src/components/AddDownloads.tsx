@@ -4,7 +4,7 @@ import type { JobType } from "../api/types";
 import { messageOf } from "../lib/errors";
 import { type Choices, DEFAULT_CHOICES, optionsFor, urlLines } from "../lib/options";
 import { DownloadChoices } from "./DownloadChoices";
-import { Spinner } from "./icons";
+import { FormSubmit } from "./FormSubmit";
 
 interface Refusal {
   url: string;
@@ -95,17 +95,7 @@ export function AddDownloads({ onAdded }: { onAdded: (id: string, url: string, t
           )}
         </div>
         <DownloadChoices choices={choices} onChange={setChoices} />
-        <button
-          type="submit"
-          disabled={busy}
-          className="flex w-full items-center justify-center gap-2 rounded-xl bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm transition hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60"
-        >
-          {busy && <Spinner />}
-          {busy ? "Adding…" : urls.length > 1 ? `Add ${urls.length} downloads` : "Add download"}
-        </button>
-        <p role="status" aria-live="polite" className="-mt-1 text-center text-sm text-emerald-700 empty:-mt-4 dark:text-emerald-400">
-          {notice}
-        </p>
+        <FormSubmit busy={busy} label={busy ? "Adding…" : urls.length > 1 ? `Add ${urls.length} downloads` : "Add download"} notice={notice} />
       </form>
     </section>
   );

@@ -3,7 +3,7 @@ import { createSubscription, type Subscription } from "../api/subscriptions";
 import type { JobType } from "../api/types";
 import { messageOf } from "../lib/errors";
 import { DEFAULT_INTERVAL, INTERVALS } from "../lib/subscriptions";
-import { Spinner } from "./icons";
+import { FormSubmit } from "./FormSubmit";
 
 const FIELD =
   "mt-1 block w-full rounded-lg border border-zinc-300 bg-white px-2.5 py-2 text-sm text-zinc-900 shadow-sm focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/30 focus:outline-none aria-invalid:border-rose-400 dark:border-zinc-700 dark:bg-zinc-950 dark:text-zinc-100";
@@ -102,17 +102,7 @@ export function AddSubscription({ onAdded }: { onAdded: (subscription: Subscript
             </select>
           </div>
         </div>
-        <button
-          type="submit"
-          disabled={busy}
-          className="flex w-full items-center justify-center gap-2 rounded-xl bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm transition hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-60"
-        >
-          {busy && <Spinner />}
-          {busy ? "Subscribing…" : "Subscribe"}
-        </button>
-        <p role="status" aria-live="polite" className="-mt-1 text-center text-sm text-emerald-700 empty:-mt-4 dark:text-emerald-400">
-          {notice}
-        </p>
+        <FormSubmit busy={busy} label={busy ? "Subscribing…" : "Subscribe"} notice={notice} />
       </form>
     </section>
   );

@@ -4,10 +4,12 @@ import { formatRelative, hostOf } from "../lib/format";
 import type { ChildList } from "../state/children";
 import type { JobsAction } from "../state/jobs";
 import type { JobView } from "../state/table";
+import { CardHeading, IconTile } from "./CardHeading";
 import { CollectionChildren } from "./CollectionChildren";
+import { DisclosureButton } from "./DisclosureButton";
 import { DownloadLink } from "./DownloadLink";
 import { FailureNote } from "./FailureNote";
-import { ChevronIcon, StackIcon } from "./icons";
+import { StackIcon } from "./icons";
 import { JobActions } from "./JobActions";
 import { ProgressBar } from "./ProgressBar";
 import { StatusChip } from "./StatusChip";
@@ -46,22 +48,17 @@ export function CollectionCard(props: {
       tabIndex={-1}
       className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] transition-shadow hover:shadow-md focus-visible:outline-2 focus-visible:outline-indigo-500 sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
     >
-      <div className="flex items-start gap-3">
-        <div className="grid size-11 shrink-0 place-items-center rounded-xl bg-violet-50 text-violet-600 dark:bg-violet-500/10 dark:text-violet-300">
-          <StackIcon className="size-5" />
-        </div>
-        <div className="min-w-0 flex-1">
-          <div className="flex items-start justify-between gap-3">
-            <h3 className="min-w-0 truncate font-medium text-zinc-900 dark:text-zinc-50" title={title}>
-              {title}
-            </h3>
-            <StatusChip status={job.status} />
-          </div>
-          <p className="mt-0.5 truncate text-xs text-zinc-500 dark:text-zinc-400">
-            {hostOf(job.url)} · collection · added {formatRelative(job.createdAt, now)}
-          </p>
-        </div>
-      </div>
+      <CardHeading
+        art={
+          <IconTile tone="violet">
+            <StackIcon className="size-5" />
+          </IconTile>
+        }
+        title={title}
+        badge={<StatusChip status={job.status} />}
+      >
+        {hostOf(job.url)} · collection · added {formatRelative(job.createdAt, now)}
+      </CardHeading>
       <div className="mt-4">
         <ProgressBar progress={job.progress} status={job.status} label={title} />
         <p data-testid="counts" className="mt-2 text-xs text-zinc-600 tabular-nums dark:text-zinc-400">
@@ -79,16 +76,7 @@ export function CollectionCard(props: {
           {zipAvailable(collection) && (
             <DownloadLink href={`/files/${job.id}/download`} filename={zipName(title)} label="Download all (ZIP)" />
           )}
-          <button
-            type="button"
-            aria-expanded={open}
-            aria-controls={childrenId}
-            onClick={() => setOpen(!open)}
-            className="inline-flex items-center gap-1 rounded-lg px-2 py-1.5 text-sm font-medium text-zinc-600 hover:bg-zinc-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-zinc-300 dark:hover:bg-zinc-800"
-          >
-            Entries
-            <ChevronIcon className={`size-4 transition-transform ${open ? "rotate-180" : ""}`} />
-          </button>
+          <DisclosureButton label="Entries" open={open} controls={childrenId} onToggle={() => setOpen(!open)} />
         </div>
         <JobActions job={job} title={title} dispatch={dispatch} collection />
       </div>

@@ -4,6 +4,7 @@ import type { ControlAction } from "../api/types";
 import { allows, CONTROL_ACTIONS } from "../lib/actions";
 import { messageOf } from "../lib/errors";
 import type { JobsAction, JobView } from "../state/jobs";
+import { ActionButton } from "./ActionButton";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { PauseIcon, PlayIcon, RetryIcon, StopIcon, TrashIcon } from "./icons";
 
@@ -13,24 +14,6 @@ const LOOK: Record<ControlAction, { label: string; icon: ReactNode }> = {
   cancel: { label: "Cancel", icon: <StopIcon /> },
   retry: { label: "Retry", icon: <RetryIcon /> },
 };
-
-function ActionButton(props: { label: string; icon: ReactNode; disabled: boolean; danger?: boolean; onClick: () => void }) {
-  const tone = props.danger
-    ? "hover:bg-rose-50 hover:text-rose-600 dark:hover:bg-rose-500/10 dark:hover:text-rose-400"
-    : "hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100";
-  return (
-    <button
-      type="button"
-      aria-label={props.label}
-      title={props.label}
-      disabled={props.disabled}
-      onClick={props.onClick}
-      className={`grid size-9 place-items-center rounded-lg text-zinc-500 transition focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:cursor-not-allowed disabled:opacity-30 disabled:hover:bg-transparent dark:text-zinc-400 ${tone}`}
-    >
-      {props.icon}
-    </button>
-  );
-}
 
 /** Pause, resume, cancel, retry (each only when the status allows) and delete (after asking). */
 export function JobActions(props: { job: JobView; title: string; dispatch: Dispatch<JobsAction>; collection?: boolean }) {

@@ -1,7 +1,8 @@
-import { type Dispatch, useEffect, useState } from "react";
+import { type Dispatch, useState } from "react";
 import { listDownloads } from "../api/rest";
 import { ACTIVE_STATUSES } from "../lib/actions";
 import { messageOf } from "../lib/errors";
+import { useNow } from "../lib/useNow";
 import type { ChildLists } from "../state/children";
 import type { JobsAction, JobView } from "../state/jobs";
 import { CollectionCard } from "./CollectionCard";
@@ -15,16 +16,6 @@ const FILTERS = {
   failed: { label: "Failed", empty: "failed", keep: (j: JobView) => j.status === "failed" },
 } as const;
 type Filter = keyof typeof FILTERS;
-
-/** "Added 5 minutes ago" stays true without a change from the server. */
-function useNow(everyMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, [everyMs]);
-  return now;
-}
 
 function OlderJobs({ cursor, dispatch }: { cursor: string; dispatch: Dispatch<JobsAction> }) {
   const [busy, setBusy] = useState(false);

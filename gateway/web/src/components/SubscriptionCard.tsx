@@ -3,6 +3,8 @@ import { checkSubscription, deleteSubscription, setSubscriptionEnabled, type Sub
 import { messageOf } from "../lib/errors";
 import { formatRelative, formatTimestamp, hostOf, MISSING } from "../lib/format";
 import { intervalText, nextCheckText } from "../lib/subscriptions";
+import { ActionButton } from "./ActionButton";
+import { CardHeading, IconTile } from "./CardHeading";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { PauseIcon, PlayIcon, RetryIcon, RssIcon, TrashIcon } from "./icons";
 
@@ -22,24 +24,6 @@ function When({ iso, now }: { iso: string | null; now: number }) {
     </time>
   ) : (
     <>{MISSING}</>
-  );
-}
-
-function Action(props: { label: string; icon: ReactNode; disabled: boolean; danger?: boolean; onClick: () => void }) {
-  const tone = props.danger
-    ? "hover:bg-rose-50 hover:text-rose-600 dark:hover:bg-rose-500/10 dark:hover:text-rose-400"
-    : "hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100";
-  return (
-    <button
-      type="button"
-      aria-label={props.label}
-      title={props.label}
-      disabled={props.disabled}
-      onClick={props.onClick}
-      className={`grid size-9 place-items-center rounded-lg text-zinc-500 transition focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:cursor-not-allowed disabled:opacity-30 dark:text-zinc-400 ${tone}`}
-    >
-      {props.icon}
-    </button>
   );
 }
 
@@ -93,31 +77,29 @@ export function SubscriptionCard(props: {
       aria-label={title}
       className="rounded-2xl border border-zinc-200/80 bg-white p-4 shadow-sm shadow-zinc-900/[0.03] sm:p-5 dark:border-zinc-800 dark:bg-zinc-900 dark:shadow-none"
     >
-      <div className="flex items-start gap-3">
-        <div className="grid size-11 shrink-0 place-items-center rounded-xl bg-orange-50 text-orange-600 dark:bg-orange-500/10 dark:text-orange-300">
-          <RssIcon className="size-5" />
-        </div>
-        <div className="min-w-0 flex-1">
-          <div className="flex items-start justify-between gap-3">
-            <h3 className="min-w-0 truncate font-medium text-zinc-900 dark:text-zinc-50" title={title}>
-              {title}
-            </h3>
-            <span
-              data-testid="enabled"
-              className={`inline-flex shrink-0 items-center rounded-full px-2.5 py-0.5 text-xs font-semibold ring-1 ring-inset ${
-                sub.enabled
-                  ? "bg-emerald-50 text-emerald-700 ring-emerald-300/60 dark:bg-emerald-500/15 dark:text-emerald-300 dark:ring-emerald-500/30"
-                  : "bg-amber-50 text-amber-800 ring-amber-300/60 dark:bg-amber-500/15 dark:text-amber-300 dark:ring-amber-500/30"
-              }`}
-            >
-              {sub.enabled ? "Active" : "Paused"}
-            </span>
-          </div>
-          <p className="mt-0.5 truncate text-xs text-zinc-500 dark:text-zinc-400" title={sub.url}>
-            {hostOf(sub.url)} · {sub.type} · {intervalText(sub.intervalSeconds)}
-          </p>
-        </div>
-      </div>
+      <CardHeading
+        art={
+          <IconTile tone="orange">
+            <RssIcon className="size-5" />
+          </IconTile>
+        }
+        title={title}
+        badge={
+          <span
+            data-testid="enabled"
+            className={`inline-flex shrink-0 items-center rounded-full px-2.5 py-0.5 text-xs font-semibold ring-1 ring-inset ${
+              sub.enabled
+                ? "bg-emerald-50 text-emerald-700 ring-emerald-300/60 dark:bg-emerald-500/15 dark:text-emerald-300 dark:ring-emerald-500/30"
+                : "bg-amber-50 text-amber-800 ring-amber-300/60 dark:bg-amber-500/15 dark:text-amber-300 dark:ring-amber-500/30"
+            }`}
+          >
+            {sub.enabled ? "Active" : "Paused"}
+          </span>
+        }
+        about={sub.url}
+      >
+        {hostOf(sub.url)} · {sub.type} · {intervalText(sub.intervalSeconds)}
+      </CardHeading>
       <dl className="mt-3 grid grid-cols-2 gap-3">
         <Field label="Last check">
           {sub.lastCheckedAt ? <When iso={sub.lastCheckedAt} now={now} /> : "not yet"}
@@ -150,12 +132,12 @@ export function SubscriptionCard(props: {
         <div className="flex flex-col items-end gap-1">
           <div role="group" aria-label={`Actions for ${title}`} className="flex items-center gap-0.5">
             {sub.enabled ? (
-              <Action label="Pause" icon={<PauseIcon />} disabled={busy} onClick={() => void toggle()} />
+              <ActionButton label="Pause" icon={<PauseIcon />} disabled={busy} onClick={() => void toggle()} />
             ) : (
-              <Action label="Resume" icon={<PlayIcon />} disabled={busy} onClick={() => void toggle()} />
+              <ActionButton label="Resume" icon={<PlayIcon />} disabled={busy} onClick={() => void toggle()} />
             )}
-            <Action label="Check now" icon={<RetryIcon />} disabled={busy} onClick={() => void check()} />
-            <Action label="Delete" icon={<TrashIcon />} danger disabled={busy} onClick={() => setConfirming(true)} />
+            <ActionButton label="Check now" icon={<RetryIcon />} disabled={busy} onClick={() => void check()} />
+            <ActionButton label="Delete" icon={<TrashIcon />} danger disabled={busy} onClick={() => setConfirming(true)} />
           </div>
           {problem && (
             <p role="alert" className="text-right text-xs text-rose-600 dark:text-rose-400">

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { listSubscriptions, type Subscription } from "../api/subscriptions";
 import { Poller } from "../feed/poller";
 import { messageOf } from "../lib/errors";
+import { useNow } from "../lib/useNow";
 import { AddSubscription } from "./AddSubscription";
 import { RssIcon } from "./icons";
 import { SubscriptionCard } from "./SubscriptionCard";
@@ -22,15 +23,6 @@ async function allSubscriptions(): Promise<{ items: Subscription[]; complete: bo
     if (!cursor) return { items, complete: true };
   }
   return { items, complete: false };
-}
-
-function useNow(everyMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, [everyMs]);
-  return now;
 }
 
 /** Add, list, pause or resume, check now and delete subscriptions; refreshed while shown. */
