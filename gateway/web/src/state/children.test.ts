@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Job } from "../api/types";
 import { inEntryOrder } from "./children";
 import { collectionTouched, initialJobs, type JobsAction, type JobsState, jobsReducer, needsSnapshot, sortedJobs } from "./jobs";
+import { newJob } from "./newJob";
 
 const PARENT = "0a000000-0000-4000-8000-000000000001";
 const OTHER_PARENT = "0a000000-0000-4000-8000-000000000002";
@@ -17,30 +18,13 @@ function childId(n: number): string {
 
 function job(overrides: Partial<Job>): Job {
   return {
-    id: PARENT,
-    url: "https://media.example/feed.rss",
-    type: "auto",
-    options: { maxHeight: null, audioFormat: null, videoContainer: null },
+    ...newJob(PARENT, "https://media.example/feed.rss", "auto", at(0)),
     status: "running",
     stage: "downloading",
-    progress: 0,
-    downloadedBytes: 0,
-    totalBytes: null,
-    speed: null,
-    eta: null,
-    filename: null,
-    size: null,
-    sha256: null,
-    errorCode: null,
-    errorMessage: null,
-    meta: { title: null, duration: null, extractor: null, thumbnail: null },
     attempt: 1,
     maxAttempts: 3,
-    createdAt: at(0),
     updatedAt: at(1),
     startedAt: at(0),
-    finishedAt: null,
-    links: { self: `/downloads/${PARENT}`, file: null, download: null },
     parentId: null,
     entryIndex: null,
     collection: null,

@@ -9,6 +9,7 @@ import {
   someJobFinished,
   sortedJobs,
 } from "./jobs";
+import { newJob } from "./newJob";
 
 const ID = "5f0c6d2e-8c1a-4a55-9a53-0b7a3c1f2d01";
 const OTHER = "9b8e7c6d-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
@@ -19,10 +20,7 @@ function at(second: number): string {
 
 function job(overrides: Partial<Job> = {}): Job {
   return {
-    id: ID,
-    url: "https://media.example/clip.mp4",
-    type: "video",
-    options: { maxHeight: null, audioFormat: null, videoContainer: null },
+    ...newJob(ID, "https://media.example/clip.mp4", "video", at(0)),
     status: "running",
     stage: "downloading",
     progress: 10,
@@ -30,19 +28,11 @@ function job(overrides: Partial<Job> = {}): Job {
     totalBytes: 1000,
     speed: 50,
     eta: 18,
-    filename: null,
-    size: null,
-    sha256: null,
-    errorCode: null,
-    errorMessage: null,
     meta: { title: "Clip", duration: 4, extractor: "generic", thumbnail: null },
     attempt: 1,
     maxAttempts: 3,
-    createdAt: at(0),
     updatedAt: at(10),
     startedAt: at(1),
-    finishedAt: null,
-    links: { self: `/downloads/${ID}`, file: null, download: null },
     ...overrides,
   };
 }

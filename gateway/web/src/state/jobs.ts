@@ -12,6 +12,7 @@
 
 import type { Job, JobDetail, JobType, ProgressEvent, UpdateEvent, CompletedEvent, FailedEvent } from "../api/types";
 import { addPage, admitChild, type ChildLists, closeList, openList } from "./children";
+import { newJob } from "./newJob";
 import {
   applyCompleted,
   applyFailed,
@@ -126,35 +127,7 @@ function applySnapshot(state: JobsState, listed: Job[], nextCursor: string | nul
 }
 
 function placeholder(id: string, url: string, jobType: JobType, at: number): JobView {
-  const now = new Date(at).toISOString();
-  return {
-    id,
-    url,
-    type: jobType,
-    options: { maxHeight: null, audioFormat: null, videoContainer: null },
-    status: "queued",
-    stage: "queued",
-    progress: 0,
-    downloadedBytes: 0,
-    totalBytes: null,
-    speed: null,
-    eta: null,
-    filename: null,
-    size: null,
-    sha256: null,
-    errorCode: null,
-    errorMessage: null,
-    meta: { title: null, duration: null, extractor: null, thumbnail: null },
-    attempt: 0,
-    maxAttempts: 0,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: null,
-    finishedAt: null,
-    links: { self: `/downloads/${id}`, file: null, download: null },
-    version: -Infinity,
-    placeholder: true,
-  };
+  return { ...newJob(id, url, jobType, new Date(at).toISOString()), version: -Infinity, placeholder: true };
 }
 
 export function jobsReducer(state: JobsState, action: JobsAction): JobsState {
