@@ -20,6 +20,12 @@ log = structlog.get_logger(__name__)
 MAX_BACKOFF = 30.0
 
 
+def backed_off(delay: float) -> float:
+    """The wait after a failed pass: doubled, at least a second and at most MAX_BACKOFF, so a
+    database that is away is not hammered and one that came back is used again soon."""
+    return min(max(delay * 2, 1.0), MAX_BACKOFF)
+
+
 class DispatchLoop:
     """Enqueue queued jobs on RQ: at once when a job becomes queued, and every `interval`
     seconds for all of them, which repairs whatever RQ lost (a worker that died between taking
@@ -54,7 +60,7 @@ class DispatchLoop:
                 await self.pass_once()
                 delay = self._interval
             except Exception as exc:
-                delay = min(max(delay * 2, 1.0), MAX_BACKOFF)
+                delay = backed_off(delay)
                 log.warning("dispatch pass failed", error=str(exc), retry_in=delay)
 
     async def pass_once(self) -> int:

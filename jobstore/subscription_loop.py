@@ -13,11 +13,10 @@ from collections.abc import Callable
 import structlog
 
 from jobstore import subscriptions
+from jobstore.loops import backed_off
 from jobstore.ports import UnitOfWork
 
 log = structlog.get_logger(__name__)
-
-MAX_BACKOFF = 30.0
 
 
 class SubscriptionLoop:
@@ -37,7 +36,7 @@ class SubscriptionLoop:
                 await self.pass_once()
                 delay = self._period
             except Exception as exc:
-                delay = min(max(delay * 2, 1.0), MAX_BACKOFF)
+                delay = backed_off(delay)
                 log.warning("subscription check pass failed", error=str(exc), retry_in=delay)
             await asyncio.sleep(delay)
 
