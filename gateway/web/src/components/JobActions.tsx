@@ -2,7 +2,7 @@ import { type Dispatch, type ReactNode, useState } from "react";
 import { controlDownload, deleteDownload } from "../api/rest";
 import type { ControlAction } from "../api/types";
 import { allows, CONTROL_ACTIONS } from "../lib/actions";
-import { messageOf } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import type { JobsAction, JobView } from "../state/jobs";
 import { ActionButton } from "./ActionButton";
 import { ConfirmDialog } from "./ConfirmDialog";
@@ -18,21 +18,8 @@ const LOOK: Record<ControlAction, { label: string; icon: ReactNode }> = {
 /** Pause, resume, cancel, retry (each only when the status allows) and delete (after asking). */
 export function JobActions(props: { job: JobView; title: string; dispatch: Dispatch<JobsAction>; collection?: boolean }) {
   const { job, title, dispatch, collection = false } = props;
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useAction();
   const [confirming, setConfirming] = useState(false);
-  const [problem, setProblem] = useState("");
-
-  async function run(work: () => Promise<void>) {
-    setBusy(true);
-    setProblem("");
-    try {
-      await work();
-    } catch (error) {
-      setProblem(messageOf(error));
-    } finally {
-      setBusy(false);
-    }
-  }
 
   const control = (action: ControlAction) =>
     run(async () => dispatch({ type: "job", job: await controlDownload(job.id, action) }));

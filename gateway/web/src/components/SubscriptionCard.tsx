@@ -1,8 +1,8 @@
 import { type ReactNode, useState } from "react";
 import { checkSubscription, deleteSubscription, setSubscriptionEnabled, type Subscription } from "../api/subscriptions";
-import { messageOf } from "../lib/errors";
 import { formatRelative, formatTimestamp, hostOf, MISSING } from "../lib/format";
 import { intervalText, nextCheckText } from "../lib/subscriptions";
+import { useAction } from "../lib/useAction";
 import { ActionButton } from "./ActionButton";
 import { CardHeading, IconTile } from "./CardHeading";
 import { ConfirmDialog } from "./ConfirmDialog";
@@ -38,23 +38,15 @@ export function SubscriptionCard(props: {
   onShowJob: (jobId: string) => void;
 }) {
   const { subscription: sub, now, onChanged, onRemoved, onChecked, onShowJob } = props;
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const { busy, problem } = action;
   const [confirming, setConfirming] = useState(false);
-  const [problem, setProblem] = useState("");
   const [notice, setNotice] = useState("");
   const title = sub.title || sub.url;
 
-  async function run(work: () => Promise<void>) {
-    setBusy(true);
-    setProblem("");
+  function run(work: () => Promise<void>) {
     setNotice("");
-    try {
-      await work();
-    } catch (error) {
-      setProblem(messageOf(error));
-    } finally {
-      setBusy(false);
-    }
+    return action.run(work);
   }
 
   const toggle = () => run(async () => onChanged(await setSubscriptionEnabled(sub.id, !sub.enabled)));
