@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from jobstore import service
+from jobstore import service, stats_service
 from jobstore.adapters.rqueue import RqDispatcher
 from jobstore.domain.changes import ChangeKind, JobChange
 from jobstore.domain.model import JobStatus
@@ -111,7 +111,7 @@ class DailyStatsLoop:
     async def run(self) -> None:
         while True:
             try:
-                await service.roll_up_stats(self._uow())
+                await stats_service.roll_up_stats(self._uow())
             except Exception as exc:
                 log.warning("stats rollup failed", error=str(exc))
             await asyncio.sleep(self._interval)

@@ -13,22 +13,13 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from jobstore import archive, subscriptions
 from jobstore.clock import Clock, utcnow
 from jobstore.collection_service import control_children, list_children, locked_with_parent, roll_up
 from jobstore.domain.errors import IdempotencyConflict, JobNotFound
 from jobstore.domain.model import ControlAction, Job, JobStatus, Refusal, StatusChange
-from jobstore.domain.stats import (
-    DailyStats,
-    StatsFigures,
-    StatsReport,
-    day_bounds,
-    days_from,
-    days_to_refresh,
-    window_totals,
-)
 from jobstore.domain.values import FileResult, JobOptions, JobType, ProgressReport
 from jobstore.outcomes import Outcome
 from jobstore.paging import JobPage, after_newest, cut_page, newest_token
@@ -305,38 +296,3 @@ async def queued_jobs(uow: UnitOfWork, limit: int = 1000) -> list[Job]:
     """The queued jobs, oldest first, for the dispatcher."""
     async with uow:
         return await uow.jobs.queued(limit)
-
-
-async def roll_up_stats(uow: UnitOfWork, now: Clock = utcnow) -> list[date]:
-    """Recompute and store the daily figures of every day that may have changed since the last
-    rollup (today, and the days jobs finished on since); returns those days."""
-    async with uow:
-        days = await _refresh_stats(uow, now())
-        await uow.commit()
-    return days
-
-
-async def get_stats(uow: UnitOfWork, days: int, now: Clock = utcnow) -> StatsReport:
-    """The figures of the last `days` UTC days, oldest first, and of the window as a whole.
-
-    The days that may have changed since the last rollup, today included, are recomputed
-    first, so the answer is current.
-    """
-    at = now()
-    last = at.date()
-    first = last - timedelta(days=days - 1)
-    async with uow:
-        await _refresh_stats(uow, at)
-        stored = {d.day: d.figures for d in await uow.stats.stored(first, last)}
-        median, p95 = await uow.stats.duration_percentiles(day_bounds(first)[0], day_bounds(last)[1])
-        await uow.commit()
-    series = [DailyStats(day, stored.get(day, StatsFigures())) for day in days_from(first, last)]
-    return StatsReport(series, window_totals(series, median, p95))
-
-
-async def _refresh_stats(uow: UnitOfWork, at: datetime) -> list[date]:
-    last_rollup = await uow.stats.last_rollup()
-    first_activity = None if last_rollup is not None else await uow.stats.first_activity()
-    days = days_to_refresh(last_rollup, first_activity, at)
-    await uow.stats.store([DailyStats(day, await uow.stats.compute(*day_bounds(day))) for day in days], at)
-    return days

@@ -10,7 +10,7 @@ import grpc
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from jobstore import archive, collection_service, service
+from jobstore import archive, collection_service, service, stats_service
 from jobstore.adapters.changefeed import ChangeHub
 from jobstore.domain import validation
 from jobstore.domain.archive import checked_archive_id, entry_id
@@ -184,7 +184,7 @@ class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
     @unary
     async def GetStats(self, request: pb.GetStatsRequest, context: Context) -> pb.GetStatsResponse:
         days = validation.count("days", request.days, validation.MAX_STATS_DAYS)
-        report = await service.get_stats(self._uow(), days or validation.DEFAULT_STATS_DAYS)
+        report = await stats_service.get_stats(self._uow(), days or validation.DEFAULT_STATS_DAYS)
         return pb.GetStatsResponse(
             days=[convert.daily_stats_to_pb(d) for d in report.days],
             totals=convert.figures_to_pb(report.totals),

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
-from jobstore import service
+from jobstore import service, stats_service
 from jobstore.adapters.changefeed import ChangeHub, LocalChangeFeed
 from jobstore.adapters.db import create_engine
 from jobstore.adapters.tables import daily_stats, jobs
@@ -116,10 +116,10 @@ async def test_rollup_counts_each_day_exactly_and_keeps_closed_days_as_they_were
         completed=3, failed=2, cancelled=1, bytes_downloaded=7000,
         median_duration_seconds=30.0, p95_duration_seconds=48.0, retries=1,
     )  # fmt: skip
-    assert await service.roll_up_stats(uow(), now=clock(D1, 23, 59)) == [D1]
+    assert await stats_service.roll_up_stats(uow(), now=clock(D1, 23, 59)) == [D1]
     assert await stored(uow) == {D1: day1}
     # The first rollup after midnight still redoes day 1 (late commits); day 2 starts empty.
-    assert await service.roll_up_stats(uow(), now=clock(D2, 0, 10)) == [D1, D2]
+    assert await stats_service.roll_up_stats(uow(), now=clock(D2, 0, 10)) == [D1, D2]
     assert await stored(uow) == {D1: day1, D2: StatsFigures()}
 
     # Day 2: E (60 s) and F (20 s) complete; G, which failed on day 1, is retried by a person
@@ -130,7 +130,7 @@ async def test_rollup_counts_each_day_exactly_and_keeps_closed_days_as_they_were
     await drive.complete(g, await drive.claim(g, clock(D2, 10)), 300, clock(D2, 10, 1, 40))
     await service.delete_job(uow(), a)
 
-    assert await service.roll_up_stats(uow(), now=clock(D2, 12)) == [D2]
+    assert await stats_service.roll_up_stats(uow(), now=clock(D2, 12)) == [D2]
     day2 = StatsFigures(
         completed=3, failed=0, cancelled=0, bytes_downloaded=1500,
         median_duration_seconds=60.0, p95_duration_seconds=96.0, retries=1,
@@ -138,7 +138,7 @@ async def test_rollup_counts_each_day_exactly_and_keeps_closed_days_as_they_were
     # Day 1 is closed: A's deletion and G's second life do not rewrite it.
     assert await stored(uow) == {D1: day1, D2: day2}
 
-    report = await service.get_stats(uow(), 3, now=clock(D2, 12, 30))
+    report = await stats_service.get_stats(uow(), 3, now=clock(D2, 12, 30))
     assert report.days == [
         DailyStats(date(2026, 11, 22), StatsFigures()),
         DailyStats(D1, day1),
@@ -155,13 +155,13 @@ async def test_rolling_up_again_gives_the_same_rows(uow: Uow) -> None:
     drive = Jobs(uow)
     for seconds, size in ((12, 100), (7, 200), (95, 300), (41, 400)):
         await drive.finished(D1, 10, seconds, size)
-    await service.roll_up_stats(uow(), now=clock(D1, 12))
+    await stats_service.roll_up_stats(uow(), now=clock(D1, 12))
     first = await stored(uow)
     assert first[D1] == StatsFigures(
         completed=4, bytes_downloaded=1000, median_duration_seconds=26.5, p95_duration_seconds=86.9
     )
     for minute in (0, 0, 1, 30):
-        await service.roll_up_stats(uow(), now=clock(D1, 12, minute))
+        await stats_service.roll_up_stats(uow(), now=clock(D1, 12, minute))
         assert await stored(uow) == first
     assert list(first) == [D1]
 
@@ -169,9 +169,9 @@ async def test_rolling_up_again_gives_the_same_rows(uow: Uow) -> None:
 async def test_get_stats_brings_today_up_to_date_without_the_loop(uow: Uow) -> None:
     drive = Jobs(uow)
     await drive.finished(D1, 10, 5, size=10)
-    assert (await service.get_stats(uow(), 1, now=clock(D1, 11))).totals.completed == 1
+    assert (await stats_service.get_stats(uow(), 1, now=clock(D1, 11))).totals.completed == 1
     await drive.finished(D1, 11, 9, size=20)
-    report = await service.get_stats(uow(), 1, now=clock(D1, 11, 1))
+    report = await stats_service.get_stats(uow(), 1, now=clock(D1, 11, 1))
     assert report.days[0].figures.completed == 2 and report.days[0].figures.bytes_downloaded == 30
     assert (report.totals.median_duration_seconds, report.totals.p95_duration_seconds) == (7.0, 8.8)
 
@@ -182,7 +182,7 @@ async def test_a_job_requeued_by_a_restart_is_not_a_retry(uow: Uow) -> None:
     await drive.claim(job_id, clock(D1, 10))
     assert [j.id for j in await service.requeue_interrupted(uow(), now=clock(D1, 10, 5))] == [job_id]
     await drive.complete(job_id, await drive.claim(job_id, clock(D1, 10, 6)), 1, clock(D1, 10, 7))
-    report = await service.get_stats(uow(), 1, now=clock(D1, 11))
+    report = await stats_service.get_stats(uow(), 1, now=clock(D1, 11))
     assert (report.totals.completed, report.totals.retries) == (1, 0)
 
 
