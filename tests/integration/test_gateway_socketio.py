@@ -57,7 +57,9 @@ async def test_worker_events_reach_the_browser_and_the_outcome_is_committed_befo
     await b.call("subscribe", {"jobId": job_id})
     claim = await w.call("claim", {"jobId": job_id})
     secret = claim.pop("claimSecret")
-    assert claim == {"ok": True, "attempt": 1, "job": {"url": URL, "type": "auto"}}
+    # maxItems is the server default (HAUL_COLLECTION_MAX_ITEMS), settled when the job was created:
+    # the worker lists at most that many entries should the URL be a collection.
+    assert claim == {"ok": True, "attempt": 1, "job": {"url": URL, "type": "auto", "maxItems": 500}}
     assert isinstance(secret, str) and len(secret) >= 16, "the claim's proof, for reconnecting"
     assert await w.call("claim", {"jobId": job_id}) == {"ok": False, "refusal": "already_claimed"}
     for seq in range(1, 6):
