@@ -16,7 +16,6 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, Protocol
 
 from haul.contract.events import MAX_COLLECTION_ENTRIES
-from haulctl.display import human_duration
 from haulctl.errors import EXIT_OK
 from haulctl.gateway_api import GatewayApi
 
@@ -240,11 +239,17 @@ def cmd_sub(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def interval_text(subscription: Subscription) -> str:
+    """The interval in the units `--every` takes, largest first: 6h, 90m, 2h 30m, 16m 40s, 90s."""
     seconds = int(subscription.get("intervalSeconds") or 0)
+    parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+        # A unit is used from two of it on (90s, not 1m 30s), or when it divides the rest exactly.
+        if seconds >= size and (parts or seconds % size == 0 or seconds >= 2 * size):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    if seconds or not parts:
+        parts.append(f"{seconds}s")
+    return " ".join(parts)
 
 
 def state(subscription: Subscription) -> str:
@@ -271,7 +276,7 @@ def subscription_details(s: Subscription) -> str:
         ("source", s["url"]),
         ("title", s.get("title") or "-"),
         ("type", s.get("type")),
-        ("every", f"{interval_text(s)} ({human_duration(s.get('intervalSeconds'))})"),
+        ("every", interval_text(s)),
         ("state", "enabled" if s.get("enabled") else "paused"),
         ("max items", s.get("maxItems") or "server default"),
         ("last check", s.get("lastCheckedAt") or "never"),

@@ -58,6 +58,13 @@ def test_sub_without_an_action_or_with_a_file_type_is_a_usage_error() -> None:
 
 def test_the_table_and_the_details_show_state_interval_and_error() -> None:
     assert interval_text(SUB) == "6h" and interval_text({"intervalSeconds": 90}) == "90s"
+    # Never a clock-like "16:40": the units --every takes, largest first.
+    assert [interval_text({"intervalSeconds": s}) for s in (1000, 5400, 9000, 90000)] == [
+        "16m 40s",
+        "90m",
+        "2h 30m",
+        "25h",
+    ]
     table = subscription_table([SUB, {**SUB, "enabled": False, "title": None, "lastCheckedAt": None}])
     first, second = table.splitlines()[1:]
     assert "error" in first and "A podcast" in first
