@@ -16,7 +16,7 @@ from gateway.errors import ApiError
 from gateway.files import file_response, resolve_inside, thumbnail_response
 from gateway.jobstore_client import JobstoreClient
 from gateway.paging import fetch_page, page_query
-from gateway.partials import remove_partials, sweep_partials
+from gateway.partials import remove_cancelled_entries_partials, remove_partials, sweep_partials
 from gateway.zipfiles import stream_collection_zip
 from haul.contract import from_proto, proto_enums
 from haul.contract.enums import ControlAction, JobStatus
@@ -140,6 +140,9 @@ async def control_download(request: web.Request) -> web.Response:
         # A paused or queued job has no worker to remove its partials; a running one's worker
         # removes them too, once its tools have stopped.
         await remove_partials(request.app[TMP_DIR], job_id)
+    if action == "cancel" and reply.job.HasField("collection"):
+        # The cancel reached the collection's entries: a paused one has no worker either.
+        await remove_cancelled_entries_partials(request.app[TMP_DIR], request.app[JOBSTORE], job_id)
     return web.json_response(views.job_json(reply.job))
 
 

@@ -64,6 +64,17 @@ def numbered_items(base: str, count: int) -> list[FeedItem]:
     ]
 
 
+def slow_entry_path(number: int, name: str = "medium.bin") -> str:
+    """The origin path of entry `number` of /feeds/slow-entries.rss: the file `name`, throttled,
+    at a path of its own, so the origin counts each entry's bytes apart."""
+    return f"/slow-entries/{number}/{name}"
+
+
+def slow_items(base: str, count: int) -> list[FeedItem]:
+    """`count` entries, each a throttled copy of medium.bin at its own path (slow_entry_path)."""
+    return [FeedItem(f"Slow {n}", f"{base}{slow_entry_path(n)}", f"slow-{n}") for n in range(1, count + 1)]
+
+
 def hostile_items(base: str, port: int) -> list[FeedItem]:
     """A feed an attacker wrote: good episodes around entries aimed at the worker's own machine and
     network. `port` is where a canary listens on 127.0.0.1 and [::1]."""

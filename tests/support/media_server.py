@@ -29,6 +29,10 @@ Collections (the text comes from tests/support/feeds.py):
 - `/feeds/growing.rss`: a feed that gains an item each time a test calls `add_feed_item()`;
 - `/feeds/large.rss`: LARGE_FEED_ENTRIES entries; `/feeds/slow.rss?rate=`: the same, sent at
   `rate` bytes/s; `/feeds/malformed.rss`: a feed cut off mid-item;
+- `/feeds/slow-entries.rss?count=`: `count` entries whose enclosures are
+  `/slow-entries/{n}/medium.bin`, served like `/slow/medium.bin` (at `slow_rate`, counted in
+  `served` under each entry's own path), so a test can hold a collection's downloads mid-transfer;
+  a path in `missing` answers 404 until the test takes it out;
 - `/feeds/hostile.rss?port=`: good episodes around entries at `file://`, `ftp://`, credentials, a
   private address, 127.0.0.1 and `localhost` on `port` (a canary's).
 
@@ -159,6 +163,8 @@ class MediaServer(AppThread):
         self.slow_rate = 1024 * 1024
         # Body bytes sent by /slow/ answers, per request path.
         self.served: Counter[str] = Counter()
+        # /slow/ and /slow-entries/ paths that answer 404 while listed here.
+        self.missing: set[str] = set()
         # /feeds/growing.rss, newest last; `add_feed_item` appends (a list append is atomic).
         self.growing_items = [feeds.episode(self.base_url, n) for n in range(1, feeds.GROWING_FEED_START + 1)]
 
@@ -188,6 +194,7 @@ class MediaServer(AppThread):
         app.router.add_get("/endless", self._endless)
         app.router.add_get("/stall", self._stall)
         app.router.add_get("/slow/{name}", self._slow)
+        app.router.add_get("/slow-entries/{n:[0-9]+}/{name}", self._slow)
         app.router.add_get("/poster", self._poster)
         app.router.add_get("/thumb.jpg", self._thumb_jpeg)
         app.router.add_get("/thumb.svg", self._thumb_svg)
@@ -201,6 +208,7 @@ class MediaServer(AppThread):
         app.router.add_get("/feeds/growing.rss", self._growing)
         app.router.add_get("/feeds/large.rss", self._large_feed)
         app.router.add_get("/feeds/slow.rss", self._slow_feed)
+        app.router.add_get("/feeds/slow-entries.rss", self._slow_entries_feed)
         app.router.add_get("/feeds/malformed.rss", self._malformed_feed)
         app.router.add_get("/feeds/hostile.rss", self._hostile_feed)
         for name in ("video.mp4", "medium.bin", "large.bin"):
@@ -254,6 +262,10 @@ class MediaServer(AppThread):
             await asyncio.sleep(tick)
         await response.write_eof()
         return response
+
+    async def _slow_entries_feed(self, request: web.Request) -> web.Response:
+        items = feeds.slow_items(self.base_url, min(100, int(request.query.get("count", "4"))))
+        return self._feed(feeds.rss("Slow entries", items))
 
     async def _malformed_feed(self, _request: web.Request) -> web.Response:
         return self._feed(feeds.MALFORMED_FEED)
@@ -322,7 +334,7 @@ class MediaServer(AppThread):
 
     async def _slow(self, request: web.Request) -> web.StreamResponse:
         path = self.media.folder / request.match_info["name"]
-        if not path.is_file() or path.parent != self.media.folder:
+        if not path.is_file() or path.parent != self.media.folder or request.path in self.missing:
             raise web.HTTPNotFound()
         fixed_rate = request.query.get("rate")
         size = path.stat().st_size
