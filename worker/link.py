@@ -174,7 +174,9 @@ class GatewayLink:
                 if reply.ok or reply.refusal != "unavailable":
                     return reply
             except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError) as exc:
-                log.warning("outcome not acknowledged yet; resending", event=event, error=type(exc).__name__)
+                log.warning(
+                    "outcome not acknowledged yet; resending", worker_event=event, error=type(exc).__name__
+                )
             if time.monotonic() + delay > deadline:
                 return TerminalReply(ok=False, refusal="unacknowledged")
             time.sleep(delay)

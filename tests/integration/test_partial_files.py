@@ -112,4 +112,8 @@ def test_a_horse_killed_while_finishing_is_finished_by_the_next_attempt_without_
         assert [h["to"] for h in job["history"]].count("completed") == 1
         assert media.requests_for(path, since) == [], "attempt 2 fetched nothing again"
         assert [f.name for f in (haul.data_dir / job_id).iterdir()] == [job["filename"]]
+        # The worker removes it once jobstore acknowledged the completion, just after the API says so.
+        deadline = time.monotonic() + 10
+        while (haul.tmp_dir / job_id).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not (haul.tmp_dir / job_id).exists(), "the finished job's temporary folder is gone"

@@ -170,6 +170,23 @@ def test_a_gateway_restart_mid_download_loses_nothing(haul: Haul) -> None:
     assert len(requests) == 3 and all(r.range is None for r in requests), requests
 
 
+def test_a_completion_while_the_gateway_is_down_is_resent_until_it_is_back(haul: Haul) -> None:
+    haul.media.slow_rate = 1024 * 1024
+    job_id = haul.submit(haul.media.url("/slow/medium.bin"), "file")
+    haul.wait_until(job_id, lambda j: j["downloadedBytes"] > 512 * 1024, within=30)
+    haul.gateway.kill()
+    haul.media.slow_rate = 64 * 1024 * 1024  # the download ends while nobody can take its outcome
+    deadline = time.monotonic() + 30
+    while "outcome not acknowledged yet; resending" not in haul.worker.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "outcome not acknowledged yet; resending" in haul.worker.log(), "the worker waits to resend"
+    haul.gateway.start()
+    job = haul.wait_for(job_id, within=30)
+    assert job["status"] == "completed" and job["attempt"] == 1, "the same attempt reported it once back"
+    assert job["sha256"] == haul.media.media.sha256["medium.bin"]
+    assert [h["to"] for h in job["history"]].count("completed") == 1
+
+
 def test_a_large_file_job_goes_through_aria2_with_the_right_sha256(haul: Haul) -> None:
     job_id = haul.submit(haul.media.url("/large.bin"), "file")
     job = haul.wait_for(job_id, within=90)
