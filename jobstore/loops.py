@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -18,6 +19,8 @@ from jobstore.ports import UnitOfWork
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = 30.0
+# The statuses a queued job reaches without a claim (completed and failed need one).
+LEFT_UNCLAIMED = frozenset({JobStatus.PAUSED, JobStatus.CANCELLED})
 
 
 def backed_off(delay: float) -> float:
@@ -26,10 +29,17 @@ def backed_off(delay: float) -> float:
     return min(max(delay * 2, 1.0), MAX_BACKOFF)
 
 
+def left_unclaimed(change: JobChange) -> bool:
+    """Whether the change may leave a pending RQ job of no use behind: the job was paused or
+    cancelled (queued or running), or deleted (whatever its status: nothing of it is wanted)."""
+    return change.kind is ChangeKind.DELETED or change.job.status in LEFT_UNCLAIMED
+
+
 class DispatchLoop:
     """Enqueue queued jobs on RQ: at once when a job becomes queued, and every `interval`
     seconds for all of them, which repairs whatever RQ lost (a worker that died between taking
-    a job off the queue list and starting it included: see `RqDispatcher`)."""
+    a job off the queue list and starting it included: see `RqDispatcher`). Jobs that left the
+    queue unclaimed (paused, cancelled, deleted) have their pending RQ jobs withdrawn at once."""
 
     def __init__(
         self,
@@ -44,10 +54,21 @@ class DispatchLoop:
         # Told how many jobs wait in RQ after every pass.
         self._queue_depth = queue_depth
         self._wake = asyncio.Event()
+        # Jobs that left `queued` without a claim since the last pass.
+        self._leaving: set[uuid.UUID] = set()
 
     def notice(self, changes: Sequence[JobChange]) -> None:
-        """Called with every published change; wakes the loop when something became queued."""
-        if any(c.kind is ChangeKind.UPSERTED and c.job.status is JobStatus.QUEUED for c in changes):
+        """Called with every published change; wakes the loop when something became queued, or
+        left the queue without a claim (its pending RQ job is then withdrawn)."""
+        wake = False
+        for change in changes:
+            if change.kind is ChangeKind.UPSERTED and change.job.status is JobStatus.QUEUED:
+                self._leaving.discard(change.job.id)
+                wake = True
+            elif left_unclaimed(change):
+                self._leaving.add(change.job.id)
+                wake = True
+        if wake:
             self._wake.set()
 
     async def run(self) -> None:
@@ -64,12 +85,38 @@ class DispatchLoop:
                 log.warning("dispatch pass failed", error=str(exc), retry_in=delay)
 
     async def pass_once(self) -> int:
+        leaving, self._leaving = self._leaving, set()
+        try:
+            if leaving:
+                await self._withdraw(leaving)
+        except BaseException:
+            self._leaving |= leaving  # withdrawn on the next pass
+            raise
         queued = await service.queued_jobs(self._uow())
         pairs = [(job.id, job.attempt + 1) for job in queued]
         added = await asyncio.to_thread(self._dispatcher.ensure_enqueued, pairs) if pairs else 0
         if self._queue_depth is not None:
             self._queue_depth(await asyncio.to_thread(self._dispatcher.depth))
         return added
+
+    async def _withdraw(self, leaving: set[uuid.UUID]) -> None:
+        # The database is read after the changes were noticed: a job resumed since is queued
+        # again, under the same RQ id, and keeps it. One resumed after this read loses it, and
+        # is woken for and enqueued again by the next pass.
+        withdrawn = await not_queued(self._uow(), leaving)
+        if withdrawn:
+            removed = await asyncio.to_thread(self._dispatcher.withdraw, withdrawn)
+            if removed:
+                log.info("jobs withdrawn from the queue", jobs=len(withdrawn), rq_jobs=len(removed))
+
+
+async def not_queued(uow: UnitOfWork, job_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the jobs the database does not hold as queued (any other status, or gone)."""
+    async with uow:
+        found = await uow.jobs.get_many(sorted(job_ids))
+    return {
+        job_id for job_id in job_ids if job_id not in found or found[job_id].status is not JobStatus.QUEUED
+    }
 
 
 class ReapLoop:
