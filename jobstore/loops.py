@@ -13,7 +13,7 @@ import structlog
 from jobstore import service, stats_service
 from jobstore.adapters.rqueue import RqDispatcher
 from jobstore.domain.changes import ChangeKind, JobChange
-from jobstore.domain.model import JobStatus
+from jobstore.domain.model import Job, JobStatus
 from jobstore.ports import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -21,6 +21,7 @@ log = structlog.get_logger(__name__)
 MAX_BACKOFF = 30.0
 # The statuses a queued job reaches without a claim (completed and failed need one).
 LEFT_UNCLAIMED = frozenset({JobStatus.PAUSED, JobStatus.CANCELLED})
+NOT_QUEUED_BATCH = 5000
 
 
 def backed_off(delay: float) -> float:
@@ -56,6 +57,8 @@ class DispatchLoop:
         self._wake = asyncio.Event()
         # Jobs that left `queued` without a claim since the last pass.
         self._leaving: set[uuid.UUID] = set()
+        # Whether the first pass has looked at every job on the queue list.
+        self._swept = False
 
     def notice(self, changes: Sequence[JobChange]) -> None:
         """Called with every published change; wakes the loop when something became queued, or
@@ -85,6 +88,11 @@ class DispatchLoop:
                 log.warning("dispatch pass failed", error=str(exc), retry_in=delay)
 
     async def pass_once(self) -> int:
+        if not self._swept:
+            # What this process was not told about: jobs that left the queue while no jobstore
+            # ran, or whose notice a stopped one never acted on.
+            self._leaving |= await asyncio.to_thread(self._dispatcher.listed_jobs)
+            self._swept = True
         leaving, self._leaving = self._leaving, set()
         try:
             if leaving:
@@ -112,8 +120,11 @@ class DispatchLoop:
 
 async def not_queued(uow: UnitOfWork, job_ids: set[uuid.UUID]) -> set[uuid.UUID]:
     """Those of the jobs the database does not hold as queued (any other status, or gone)."""
+    ids = sorted(job_ids)
+    found: dict[uuid.UUID, Job] = {}
     async with uow:
-        found = await uow.jobs.get_many(sorted(job_ids))
+        for start in range(0, len(ids), NOT_QUEUED_BATCH):  # under PostgreSQL's 32,767 parameters
+            found.update(await uow.jobs.get_many(ids[start : start + NOT_QUEUED_BATCH]))
     return {
         job_id for job_id in job_ids if job_id not in found or found[job_id].status is not JobStatus.QUEUED
     }

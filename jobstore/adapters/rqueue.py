@@ -35,13 +35,15 @@ workers' pops and the dispatcher's pushes. (RQ's `Queue.remove` is an LREM per i
 O(queue length): 5,000 of them over a 5,000-long list is 25 million comparisons.) An id a worker
 has already popped is left alone; its claim is refused. The caller must withdraw only jobs the
 database no longer says are queued: a job paused and resumed keeps its attempt number, so its
-RQ id is the same.
+RQ id is the same. A starting dispatcher also checks every job on the list (`listed_jobs`), for
+those that left the queue while no jobstore was there to notice.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import re
 import time
 import uuid
 from collections.abc import Collection, Sequence
@@ -53,7 +55,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job as RqJob
 from rq.serializers import JSONSerializer
-from rq.utils import utcparse
+from rq.utils import as_text, utcparse
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +67,8 @@ FAILURE_TTL = 24 * 3600
 # own budget fires first: it fails the job as TIME_LIMIT and removes the partial files, which a
 # horse killed by RQ would leave behind. RQ's timeout is the backstop for a horse that hangs.
 RQ_TIMEOUT_MARGIN = 60
+# An RQ id as rq_job_id writes it; the job id is the group.
+LISTED_ID = re.compile(r"haul-([0-9a-f-]{36})-a[0-9]+")
 # The ids the withdraw script pushes back, or deletes, per command (Lua's unpack has a limit).
 WITHDRAW_CHUNK = 1000
 WITHDRAW_SCRIPT = """
@@ -155,6 +159,15 @@ class RqDispatcher:
         for rq_id in removed:
             self._off_list_since.pop(rq_id, None)
         return removed
+
+    def listed_jobs(self) -> set[uuid.UUID]:
+        """The jobs with an id on the queue list (one LRANGE), for a sweep at start-up."""
+        found: set[uuid.UUID] = set()
+        for raw in self._redis.lrange(self.queue.key, 0, -1):
+            match = LISTED_ID.fullmatch(as_text(raw))
+            if match:
+                found.add(uuid.UUID(match.group(1)))
+        return found
 
     def depth(self) -> int:
         return int(self.queue.count)

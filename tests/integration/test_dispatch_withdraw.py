@@ -294,6 +294,29 @@ async def test_a_late_notice_of_a_pause_never_withdraws_the_job_resumed_since(
         await app.stop()
 
 
+async def test_a_starting_jobstore_withdraws_what_left_the_queue_while_none_ran(
+    pg_url: str, redis: Redis, redis_url: str
+) -> None:
+    app = await start_jobstore(jobstore_settings(pg_url))  # no Redis: nothing dispatched yet
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+            stub = pb_grpc.JobStoreServiceStub(channel)
+            queued, paused = await create(stub), await create(stub)
+            await control(stub, paused.id, pb.CONTROL_ACTION_PAUSE)
+    finally:
+        await app.stop()
+    # What an earlier jobstore left on RQ: both jobs, and one deleted since.
+    earlier = RqDispatcher(redis_url, QUEUE, max_job_duration=60, claim_grace=60.0, dequeue_grace=600.0)
+    gone = uuid.uuid4()
+    earlier.ensure_enqueued([(uuid.UUID(queued.id), 1), (uuid.UUID(paused.id), 1), (gone, 1)])
+    earlier.close()
+    assert len(listed(redis)) == 3
+
+    async for _stub in serving(pg_url, redis_url):
+        await eventually(lambda: listed(redis) == [rq_job_id(uuid.UUID(queued.id), 1)], 5.0, "swept")
+        assert not held(redis, paused.id) and not redis.exists(RqJob.key_for(rq_job_id(gone, 1)))
+
+
 async def test_a_deleted_queued_job_leaves_no_rq_job(any_stub: Stub, redis: Redis) -> None:
     job, other = await create(any_stub), await create(any_stub)
     await eventually(lambda: listed_for(redis, job.id) and listed_for(redis, other.id), 5.0, "enqueued")
