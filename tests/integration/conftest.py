@@ -12,9 +12,10 @@ from redis import Redis
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.integration.haul_stack import Haul, run_haul
 from tests.integration.sio_clients import WORKER_TOKEN, Recorder, worker
+from tests.support.databases import TEMPLATE_DB, clone_pg_database
 from tests.support.inprocess import Stack, running_stack
 from tests.support.media_server import MediaServer
-from tests.support.servers import RedisServer
+from tests.support.servers import PostgresServer, RedisServer
 
 
 @pytest.fixture
@@ -27,6 +28,34 @@ def haul(
     marker = request.node.get_closest_marker("haul_env")
     env = {"HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8", **(marker.kwargs if marker else {})}
     yield from run_haul(pg_url, redis_server.url(2), media, tmp_path, **env)
+
+
+@pytest.fixture(scope="module")
+def module_haul(
+    request: pytest.FixtureRequest,
+    pg_server: PostgresServer,
+    redis_server: RedisServer,
+    media: MediaServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Haul]:
+    """The `haul` stack started once for a module, on a database of its own: starting jobstore,
+    the gateway and a worker pool costs seconds, paid once instead of by every test. Use it
+    through `shared_haul`. The module's `pytestmark` `haul_env` marker sets its settings. Redis
+    database 3, so that a test of the same module on its own `haul` (database 2) runs beside it."""
+    marker = request.node.get_closest_marker("haul_env")
+    env = {"HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8", **(marker.kwargs if marker else {})}
+    database = pg_server.url(clone_pg_database(pg_server, TEMPLATE_DB))
+    yield from run_haul(database, redis_server.url(3), media, tmp_path_factory.mktemp("module-haul"), **env)
+
+
+@pytest.fixture
+def shared_haul(request: pytest.FixtureRequest, module_haul: Haul) -> Haul:
+    """The module's one stack, for a test that neither kills nor restarts one of its processes and
+    reads only the jobs it submitted (others' jobs are in the same database). A test's own
+    `haul_env` marker cannot change a stack already running, so it is refused rather than ignored."""
+    if any(mark.name == "haul_env" for mark in request.node.own_markers):
+        pytest.fail("a test with settings of its own needs the per-test `haul` fixture")
+    return module_haul
 
 
 @pytest.fixture
