@@ -2,7 +2,8 @@
 against the local media origin's feeds, a 2 s interval. The malformed feed: the check fails,
 `lastError` says why in words, and the next interval tries again; a source that is one file is
 downloaded once, and its subscription paused. (The growing feed:
-test_subscriptions_growing.py.)"""
+test_subscriptions_growing.py.) Both tests share the module's stack: each reads only its own
+subscription and the checks of its own URL."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def all_done(haul: Haul, url: str) -> bool:
     return bool(checks) and all(c["status"] in ("completed", "failed", "cancelled") for c in checks)
 
 
-def test_a_malformed_feed_records_a_readable_error_and_is_tried_again(haul: Haul) -> None:
+def test_a_malformed_feed_records_a_readable_error_and_is_tried_again(shared_haul: Haul) -> None:
+    haul = shared_haul
     made = subscribe(haul, "/feeds/malformed.rss")
     failed = until(lambda: (s := subscription(haul, made["id"]))["lastError"] and s, 90, "the failed check")
     code, _, message = failed["lastError"].partition(": ")
@@ -73,7 +75,10 @@ def test_a_malformed_feed_records_a_readable_error_and_is_tried_again(haul: Haul
     assert retried["lastCheckedAt"] > failed["lastCheckedAt"]
 
 
-def test_a_source_that_is_one_file_is_downloaded_once_and_the_subscription_paused(haul: Haul) -> None:
+def test_a_source_that_is_one_file_is_downloaded_once_and_the_subscription_paused(
+    shared_haul: Haul,
+) -> None:
+    haul = shared_haul
     made = subscribe(haul, "/video.mp4")
     paused = until(lambda: not (s := subscription(haul, made["id"]))["enabled"] and s, 90, "the pause")
     assert paused["lastError"].startswith("NOT_A_COLLECTION: "), paused["lastError"]
