@@ -1,4 +1,8 @@
-"""Real downloads through the whole service: REST → jobstore → RQ → worker → gateway → file."""
+"""Real downloads through the whole service: REST → jobstore → RQ → worker → gateway → file.
+
+A test that reads only its own job and its own folders shares the module's stack (`shared_haul`);
+one that cancels, pauses, kills or restarts a process, counts lines of the worker's log, or needs
+settings of its own starts a stack of its own (`haul`)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from tests.integration.haul_stack import Haul
 from tests.support.media_server import MEDIA_SECONDS
 
 
-def test_an_mp4_is_downloaded_with_ytdlp_and_matches_the_source(haul: Haul) -> None:
+def test_an_mp4_is_downloaded_with_ytdlp_and_matches_the_source(shared_haul: Haul) -> None:
+    haul = shared_haul
     job_id = haul.submit(haul.media.url("/video.mp4"), "video")
     job = haul.wait_for(job_id)
     assert job["status"] == "completed", job
@@ -30,7 +35,8 @@ def test_an_mp4_is_downloaded_with_ytdlp_and_matches_the_source(haul: Haul) -> N
     assert not (haul.tmp_dir / job_id).exists(), "the temporary folder is cleaned up"
 
 
-def test_a_missing_file_fails_at_once_with_its_http_status(haul: Haul) -> None:
+def test_a_missing_file_fails_at_once_with_its_http_status(shared_haul: Haul) -> None:
+    haul = shared_haul
     job_id = haul.submit(haul.media.url("/status/404"), "video")
     job = haul.wait_for(job_id)
     assert (job["status"], job["errorCode"], job["attempt"]) == ("failed", "HTTP_404", 1), job
@@ -58,7 +64,8 @@ def ffprobe(path: Path) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
-def test_hls_becomes_a_valid_mp4_with_both_streams(haul: Haul) -> None:
+def test_hls_becomes_a_valid_mp4_with_both_streams(shared_haul: Haul) -> None:
+    haul = shared_haul
     job_id = haul.submit(haul.media.url("/hls/index.m3u8"), "video")
     job = haul.wait_for(job_id)
     assert job["status"] == "completed", job
@@ -70,8 +77,9 @@ def test_hls_becomes_a_valid_mp4_with_both_streams(haul: Haul) -> None:
 
 @pytest.mark.parametrize(("audio_format", "codec"), [("mp3", "mp3"), ("m4a", "aac")])
 def test_audio_extraction_gives_the_right_format_and_duration(
-    haul: Haul, audio_format: str, codec: str
+    shared_haul: Haul, audio_format: str, codec: str
 ) -> None:
+    haul = shared_haul
     job_id = haul.submit(haul.media.url("/video.mp4"), "audio", audioFormat=audio_format)
     job = haul.wait_for(job_id)
     assert job["status"] == "completed", job
@@ -205,7 +213,8 @@ def test_auto_picks_aria2_for_a_plain_file_and_ytdlp_for_a_playlist(haul: Haul) 
     assert haul.job(plain)["sha256"] == haul.media.media.sha256["medium.bin"]
 
 
-def test_a_hostile_server_name_lands_safely_inside_the_job_folder(haul: Haul) -> None:
+def test_a_hostile_server_name_lands_safely_inside_the_job_folder(shared_haul: Haul) -> None:
+    haul = shared_haul
     job_id = haul.submit(haul.media.url("/hostile-name"), "file")
     job = haul.wait_for(job_id)
     assert job["status"] == "completed", job
@@ -238,14 +247,16 @@ def test_with_nothing_allowed_no_tool_reaches_a_loopback_address(haul: Haul, job
     assert haul.media.requests_for("/video.mp4", since) == [], "not one request reached the origin"
 
 
-def test_a_redirect_to_a_forbidden_address_is_refused(haul: Haul) -> None:
+def test_a_redirect_to_a_forbidden_address_is_refused(shared_haul: Haul) -> None:
+    haul = shared_haul
     forbidden = "http://169.254.169.254/latest/meta-data/"
     job_id = haul.submit(haul.media.url(f"/redirect-to?url={forbidden}"), "video")
     job = haul.wait_for(job_id)
     assert (job["status"], job["errorCode"]) == ("failed", "EGRESS_REFUSED"), job
 
 
-def test_aria2_cannot_be_pointed_at_a_private_address(haul: Haul) -> None:
+def test_aria2_cannot_be_pointed_at_a_private_address(shared_haul: Haul) -> None:
+    haul = shared_haul
     job_id = haul.submit("http://10.255.255.1:8080/secret", "file")
     job = haul.wait_for(job_id)
     assert (job["status"], job["errorCode"]) == ("failed", "EGRESS_REFUSED"), job
