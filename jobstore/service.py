@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from haul.runtime.timeline import mark
 from jobstore import archive, subscriptions
 from jobstore.clock import Clock, utcnow
 from jobstore.collection_service import control_children, list_children, locked_with_parent, roll_up
@@ -70,6 +71,7 @@ async def create_job(uow: UnitOfWork, cmd: CreateJob, now: Clock = utcnow) -> tu
         async with uow:
             await uow.jobs.add(job)
             await uow.commit()
+        mark("commit", job_id=str(job.id))
     except DuplicateIdempotencyKey:
         assert cmd.idempotency_key is not None
         replayed = await _replay(uow, cmd.idempotency_key, fingerprint)

@@ -26,6 +26,7 @@ from rq.worker_pool import WorkerPool
 from haul.runtime.lifeline import die_with_parent, group_dies_with_parent
 from haul.runtime.logging import configure_logging
 from haul.runtime.startup import StartupProblem, check_redis
+from haul.runtime.timeline import mark
 from worker.aria2_roots import sweep_aria2_roots
 from worker.isolation import describe_layers, hello_tools
 from worker.link import GatewayLink
@@ -49,6 +50,7 @@ class LinkedWorker(Worker):
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
         self._forked_by = os.getpid()  # the horse's parent, read in the horse after the fork
+        mark("dequeue", job_id=job.kwargs.get("job_id"))
         super().fork_work_horse(job, queue)
 
     def setup_work_horse_signals(self) -> None:
@@ -56,6 +58,7 @@ class LinkedWorker(Worker):
         # The horse's first step after RQ's fork, before the job starts anything. RQ made the horse
         # lead a process group of its own: the isolated child and the tools in it go too.
         group_dies_with_parent(self._forked_by)
+        mark("fork", rq_job_id=os.environ.get("RQ_JOB_ID"))  # RQ sets it just before the fork
 
 
 class PromptStopPool(WorkerPool):

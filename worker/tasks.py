@@ -18,6 +18,7 @@ import structlog
 
 from haul.contract.error_text import short_error_message
 from haul.contract.events import CompletedEvent, FailedEvent, JobSpec
+from haul.runtime.timeline import mark
 from worker.aria2_roots import new_root
 from worker.collection_entries import Collection
 from worker.download import DownloadJob
@@ -121,6 +122,7 @@ class JobRunner:
         # The job's tools (an aria2 daemon, ffmpeg) are gone before finishing touches begin.
         with contextlib.ExitStack() as resources:
             guard = self._egress(resources)
+            mark("guard", job_id=self._job_id)
             try:
                 with watchdog, interrupter.armed():
                     # The one object all of this job's tools take their way out from.
@@ -228,6 +230,7 @@ class JobRunner:
             # What yt-dlp read, else the URL's identity (worker.media_identity).
             archive_id=pending.archive_id or url_identity(self._spec.url),
         )
+        mark("finish", job_id=self._job_id)
         reply = self._link.send_outcome("completed", event.wire(), self._settings.outcome_resend_window)
         if reply.ok:
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -286,6 +289,7 @@ def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
     identity = worker_id(settings)
     log.info("worker identity", worker_id=identity, host=settings.worker_name)
     with isolated_child(settings) or contextlib.nullcontext() as isolated:
+        mark("isolation", job_id=job_id)
         link = GatewayLink(
             settings.gateway_url,
             settings.worker_token.get_secret_value(),
@@ -296,6 +300,7 @@ def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
         link.connect()
         try:
             claim = link.claim(job_id)
+            mark("claim", job_id=job_id)
             if not claim.ok or claim.job is None:
                 log.info("claim refused; nothing to do", job_id=job_id, refusal=claim.refusal)
                 return f"not claimed: {claim.refusal}"

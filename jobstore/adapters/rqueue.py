@@ -57,6 +57,8 @@ from rq.job import Job as RqJob
 from rq.serializers import JSONSerializer
 from rq.utils import as_text, utcparse
 
+from haul.runtime.timeline import mark
+
 log = structlog.get_logger(__name__)
 
 TASK = "worker.tasks.run_job"
@@ -147,6 +149,7 @@ class RqDispatcher:
             if self._enqueue(job_id, attempt, rq_id):
                 added += 1
                 log.info("job enqueued", job_id=str(job_id), rq_job_id=rq_id, replaced=state)
+                mark("enqueue", job_id=str(job_id))
         return added
 
     def withdraw(self, job_ids: Collection[uuid.UUID]) -> list[str]:

@@ -10,6 +10,7 @@ import grpc
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
+from haul.runtime.timeline import mark
 from jobstore import archive, collection_service, service, stats_service
 from jobstore.adapters.changefeed import ChangeHub
 from jobstore.domain import validation
@@ -150,6 +151,7 @@ class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
             convert.file_result_from_pb(request),
             archive_id=checked_archive_id(request.archive_id),
         )
+        mark("report", job_id=request.job_id)
         return _finish_reply(outcome)
 
     @unary
@@ -162,6 +164,7 @@ class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
             validation.error_message(request.error_message),
             request.retryable,
         )
+        mark("report", job_id=request.job_id)
         return _finish_reply(outcome)
 
     @unary
