@@ -25,6 +25,7 @@ from haul.contract.events import (
     TerminalReply,
     WorkerHello,
 )
+from haul.runtime.timeline import mark
 from worker.samples import Sample
 
 log = structlog.get_logger(__name__)
@@ -153,6 +154,7 @@ class GatewayLink:
             self._last_sent = now
         if self._client.connected:
             self._client.emit("progress", event.wire(), namespace=WORKER_NAMESPACE)
+        mark(f"sent {sample.stage}", job_id=self.job_id)
 
     def next_seq(self) -> int:
         with self._lock:
