@@ -24,7 +24,7 @@ from tests.support.inprocess import (
     running_stack,
     start_jobstore,
 )
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaFiles, MediaServer, make_media, serve_files
 from tests.support.servers import PostgresServer, RedisServer
 
 
@@ -42,11 +42,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         yield server
 
 
+@pytest.fixture(scope="session")
+def media_files(tmp_path_factory: pytest.TempPathFactory) -> MediaFiles:
+    """The test media (tests/support/media_server.py), made once per test process: ffmpeg's
+    encodes and 224 MiB of deterministic bytes with their sha256 cost seconds, and no server
+    writes to them (the thumbnail JPEG it makes on demand is written once, by rename)."""
+    return make_media(tmp_path_factory.mktemp("media"))
+
+
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    """The local media origin (tests/support/media_server.py), one per test module, so a module
-    that slows it down or counts its requests never changes another's."""
-    yield from serve(tmp_path_factory.mktemp("media"))
+def media(media_files: MediaFiles) -> Iterator[MediaServer]:
+    """The local media origin, one per test module, so a module that slows it down or counts its
+    requests never changes another's; the files it serves are the session's."""
+    yield from serve_files(media_files)
 
 
 @pytest.fixture(scope="session")

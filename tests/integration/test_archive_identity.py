@@ -12,7 +12,7 @@ import pytest
 
 from haul.contract.events import JobSpec
 from tests.support.egress_targets import ORIGIN_HOST
-from tests.support.media_server import VIDEO_PAGE_CLIPS, MediaServer, serve
+from tests.support.media_server import VIDEO_PAGE_CLIPS, MediaFiles, MediaServer, serve_files
 from worker.collections import CollectionResolver
 from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
@@ -21,8 +21,8 @@ from worker.media_identity import url_identity
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("identity-media"), host=ORIGIN_HOST)
+def origin(media_files: MediaFiles) -> Iterator[MediaServer]:
+    yield from serve_files(media_files, host=ORIGIN_HOST)
 
 
 @pytest.fixture

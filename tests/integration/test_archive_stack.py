@@ -14,14 +14,14 @@ import pytest
 from tests.integration.haul_stack import Haul
 from tests.support import feeds
 from tests.support.egress_targets import ORIGIN_HOST
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaFiles, MediaServer, serve_files
 
 EPISODES = [f"/audio/episode-{n}.m4a" for n in range(1, feeds.EPISODES + 1)]
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("archive-media"), host=ORIGIN_HOST)
+def media(media_files: MediaFiles) -> Iterator[MediaServer]:
+    yield from serve_files(media_files, host=ORIGIN_HOST)
 
 
 def children(haul: Haul, parent_id: str) -> list[dict[str, Any]]:

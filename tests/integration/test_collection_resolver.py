@@ -17,7 +17,7 @@ import yt_dlp
 from haul.contract.events import JobSpec
 from tests.support import feeds
 from tests.support.egress_targets import ORIGIN_HOST, Canary
-from tests.support.media_server import MediaServer, serve
+from tests.support.media_server import MediaFiles, MediaServer, serve_files
 from worker.collections import CollectionLimits, CollectionResolver
 from worker.egress.policy import EgressPolicy
 from worker.egress.proxy import EgressProxy, EgressProxyThread
@@ -30,8 +30,8 @@ def never() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("collections-media"), host=ORIGIN_HOST)
+def origin(media_files: MediaFiles) -> Iterator[MediaServer]:
+    yield from serve_files(media_files, host=ORIGIN_HOST)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.integration.haul_stack import Haul
 from tests.integration.test_collections_e2e import children, file_digest
 from tests.support.egress_targets import ORIGIN_HOST
 from tests.support.feeds import slow_entry_path
-from tests.support.media_server import MEDIUM_SIZE, MediaServer, serve
+from tests.support.media_server import MEDIUM_SIZE, MediaFiles, MediaServer, serve_files
 
 pytestmark = pytest.mark.haul_env(HAUL_EGRESS_ALLOWED_NETWORKS=f"{ORIGIN_HOST}/32")
 
@@ -36,8 +36,8 @@ STOP_BOUND = 5.0  # seconds from a control's answer until the origin sends nothi
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("collections-controls-media"), host=ORIGIN_HOST)
+def media(media_files: MediaFiles) -> Iterator[MediaServer]:
+    yield from serve_files(media_files, host=ORIGIN_HOST)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import requests
 from tests.integration.haul_stack import Haul
 from tests.support import feeds
 from tests.support.egress_targets import ORIGIN_HOST, Canary
-from tests.support.media_server import VIDEO_PAGE_CLIPS, MediaServer, serve
+from tests.support.media_server import VIDEO_PAGE_CLIPS, MediaFiles, MediaServer, serve_files
 from worker.finish import CRASH_AT_ENV
 
 pytestmark = pytest.mark.haul_env(
@@ -33,8 +33,8 @@ pytestmark = pytest.mark.haul_env(
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
-    yield from serve(tmp_path_factory.mktemp("collections-e2e-media"), host=ORIGIN_HOST)
+def media(media_files: MediaFiles) -> Iterator[MediaServer]:
+    yield from serve_files(media_files, host=ORIGIN_HOST)
 
 
 def children(haul: Haul, parent_id: str, status: str = "") -> list[dict[str, Any]]:
