@@ -15,7 +15,7 @@ APT_PACKAGES := postgresql redis-server ffmpeg aria2 chromium
 
 export HAUL_DATABASE_URL ?= sqlite+aiosqlite:///var/haul.db
 
-.PHONY: setup system-deps web test test-fast lint protos types migrate run bench-progress bench-egress bench-flood bench-collections test-deploy clean
+.PHONY: setup system-deps web test test-fast lint protos types migrate run bench-progress bench-egress bench-flood bench-collections bench-latency test-deploy clean
 
 ## setup: create .venv and install haul with its dev tools, and build the web UI (idempotent; reruns what changed)
 setup: $(STAMP) web
@@ -105,6 +105,10 @@ bench-flood: setup
 bench-collections: setup
 	$(BIN)/python -m tests.bench.bench_collections
 	$(BIN)/python -m tests.bench.bench_collection_zip
+
+## bench-latency: where a job's time goes: each step from submit to completed (p50/p95 of 20 runs) for a file and a yt-dlp job beside aria2c and yt-dlp alone, a tiny job, small-job throughput, 64 MiB via yt-dlp with CPU, submit throughput, start/stop/idle memory
+bench-latency: setup
+	$(BIN)/python -m tests.bench.bench_latency
 
 ## test-deploy: build the image and run deploy/compose.yaml on a real Docker engine (installs docker.io as root; stand-in base images built offline from Debian packages): downloads, containers killed under them, /health, /metrics
 test-deploy: setup
