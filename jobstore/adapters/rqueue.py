@@ -152,6 +152,19 @@ class RqDispatcher:
                 mark("enqueue", job_id=str(job_id))
         return added
 
+    def enqueue_new(self, queued: Sequence[tuple[uuid.UUID, int]]) -> int:
+        """Enqueue each (job id, next attempt) that RQ holds nothing for, for jobs that just
+        became queued; returns how many it added. An id RQ already holds, in any state, is left
+        alone (RQ's unique enqueue checks and saves in one script): `ensure_enqueued` judges it."""
+        added = 0
+        for job_id, attempt in queued:
+            rq_id = rq_job_id(job_id, attempt)
+            if self._enqueue(job_id, attempt, rq_id):
+                added += 1
+                log.info("job enqueued", job_id=str(job_id), rq_job_id=rq_id, replaced=None)
+                mark("enqueue", job_id=str(job_id))
+        return added
+
     def withdraw(self, job_ids: Collection[uuid.UUID]) -> list[str]:
         """Take the pending RQ jobs of these jobs off the queue, whatever their attempt; returns
         the RQ ids removed. Only for jobs the database no longer says are queued."""
