@@ -33,6 +33,10 @@ class JobRepository(Protocol):
     async def add(self, job: Job) -> None:
         """Store a new job; raises DuplicateIdempotencyKey when its key is taken."""
 
+    async def add_many(self, jobs: Sequence[Job]) -> None:
+        """`add` for many new jobs in one batched statement; DuplicateIdempotencyKey when any
+        key is taken (none of them is stored then, once the transaction is rolled back)."""
+
     async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None: ...
 
     async def get_many(self, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Job]: ...

@@ -58,12 +58,12 @@ class ProgressOutcome:
 
 
 async def create_job(uow: UnitOfWork, cmd: CreateJob, now: Clock = utcnow) -> tuple[Job, bool]:
-    """Create a queued job. With an idempotency key, a replay returns the first job unchanged."""
+    """Create a queued job. With an idempotency key, a replay returns the first job unchanged.
+
+    The insert comes first and the key's unique index decides: a replay is rare, and reading
+    the key before every insert cost each create a second transaction on the one connection.
+    """
     fingerprint = cmd.fingerprint()
-    if cmd.idempotency_key:
-        replayed = await _replay(uow, cmd.idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed, False
     job = Job.create(
         cmd.url, cmd.type, cmd.options, cmd.max_attempts, now(), cmd.idempotency_key, fingerprint
     )
@@ -79,6 +79,21 @@ async def create_job(uow: UnitOfWork, cmd: CreateJob, now: Clock = utcnow) -> tu
             raise
         return replayed, False
     return job, True
+
+
+async def create_jobs(uow: UnitOfWork, cmds: Sequence[CreateJob], now: Clock = utcnow) -> list[Job]:
+    """Create many queued jobs in one transaction (jobstore.group_commit), all or none. Replays
+    are not looked for: a key stored before makes the whole insert fail (DuplicateIdempotencyKey)."""
+    created = [
+        Job.create(c.url, c.type, c.options, c.max_attempts, now(), c.idempotency_key, c.fingerprint())
+        for c in cmds
+    ]
+    async with uow:
+        await uow.jobs.add_many(created)
+        await uow.commit()
+    for job in created:
+        mark("commit", job_id=str(job.id))
+    return created
 
 
 async def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> Job | None:

@@ -95,6 +95,16 @@ class SqlJobRepository:
         await self._append_events(job)
         self.changes.append(JobChange(ChangeKind.UPSERTED, job))
 
+    async def add_many(self, batch: Sequence[Job]) -> None:
+        try:
+            await self._conn.execute(jobs.insert(), [job_to_row(job) for job in batch])
+        except IntegrityError as exc:
+            if "idempotency" in str(exc.orig).lower():
+                raise DuplicateIdempotencyKey("one of the batch's keys") from None
+            raise
+        await self._append_events_of(batch)
+        self.changes.extend(JobChange(ChangeKind.UPSERTED, job) for job in batch)
+
     async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:
         query = jobs.select().where(jobs.c.id == job_id)
         if for_update:

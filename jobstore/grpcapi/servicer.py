@@ -18,6 +18,7 @@ from jobstore.domain.archive import checked_archive_id, entry_id
 from jobstore.domain.errors import InvalidInput
 from jobstore.domain.model import ControlAction, JobStatus
 from jobstore.domain.values import JobType
+from jobstore.group_commit import CreateBatcher
 from jobstore.grpcapi import convert
 from jobstore.grpcapi.errors import streaming, unary
 from jobstore.grpcapi.subscription_rpcs import SubscriptionRpcs
@@ -41,6 +42,8 @@ class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
         subscription_min_interval: int = 900,
     ) -> None:
         self._uow = uow_factory
+        # Concurrent creates share a transaction (see jobstore.group_commit).
+        self._creates = CreateBatcher(uow_factory)
         self._collection_max_items = collection_max_items
         self._subscription_min_interval = subscription_min_interval
         self._check_policy = CheckPolicy(default_max_attempts, collection_max_items)
@@ -66,7 +69,7 @@ class JobStoreServicer(SubscriptionRpcs, pb_grpc.JobStoreServiceServicer):
             )
             or None,
         )
-        job, created = await service.create_job(self._uow(), command)
+        job, created = await self._creates.create(command)
         return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
 
     @unary

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import aiohttp
+import psutil
 import socketio
 
 from tests.bench.stack import clean_environment, migrate
@@ -55,13 +56,16 @@ class SubmitFigures:
     p99_ms: float
     max_ms: float
     browser_events: int
+    # CPU time each process spent per create during the burst, in ms (both cores count).
+    cpu_ms_per_create: dict[str, float]
 
     def line(self) -> str:
         return (
             f"{self.backend:8} {self.clients:3} clients  {self.submits} submits  "
             f"{self.creates_per_second:7.0f} creates/s  p50 {self.p50_ms:6.1f} ms  "
             f"p95 {self.p95_ms:6.1f} ms  p99 {self.p99_ms:6.1f} ms  max {self.max_ms:6.1f} ms  "
-            f"errors {self.errors}  browser saw {self.browser_events}"
+            f"errors {self.errors}  browser saw {self.browser_events}  CPU ms/create "
+            + " ".join(f"{name} {ms:.2f}" for name, ms in self.cpu_ms_per_create.items())
         )
 
 
@@ -70,24 +74,46 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
+@dataclass(frozen=True)
+class Running:
+    base_url: str
+    pids: dict[str, int]  # name -> pid of the process, or of the server's postmaster
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its living descendants (PostgreSQL works in its backends)."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for proc in (root, *root.children(recursive=True)):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    except psutil.Error:
+        pass
+    return total
+
+
 @contextmanager
-def stack(base_dir: Path, backend: str) -> Iterator[str]:
-    """jobstore + gateway (+ Redis, + PostgreSQL) as real processes; yields the gateway's URL."""
+def stack(base_dir: Path, backend: str) -> Iterator[Running]:
+    """jobstore + gateway (+ Redis, + PostgreSQL) as real processes."""
     clean_environment()
     with ExitStack() as cleanup:
         redis = RedisServer(base_dir)
         redis.start()
         cleanup.callback(redis.close)
+        pids: dict[str, int] = {}
         if backend == "postgres":
             postgres = PostgresServer(base_dir)
             postgres.start()
             cleanup.callback(postgres.close)
+            assert postgres.pid is not None
+            pids["postgres"] = postgres.pid
             postgres.create_database(DATABASE)
             database_url = postgres.url(DATABASE)
         else:
             database_url = f"sqlite+aiosqlite:///{base_dir / 'haul.db'}"
         migrate(database_url)
-        common = {"HAUL_LOG_LEVEL": "WARNING", "HAUL_MODE": "development"}
+        common = {"HAUL_MODE": "development"}  # and the default log level, INFO, as `make run` has
         jobstore = JobstoreProcess(
             database_url, base_dir / "jobstore.log", HAUL_REDIS_URL=redis.url(), **common
         )
@@ -104,7 +130,9 @@ def stack(base_dir: Path, backend: str) -> Iterator[str]:
         )
         gateway.start()
         cleanup.callback(gateway.kill)
-        yield gateway.base_url
+        assert jobstore.proc is not None and gateway.proc is not None and redis.pid is not None
+        pids |= {"gateway": gateway.proc.pid, "jobstore": jobstore.proc.pid, "redis": redis.pid}
+        yield Running(gateway.base_url, pids)
 
 
 async def submit_burst(base_url: str, total: int, clients: int, tag: str) -> tuple[list[float], int, float]:
@@ -137,7 +165,8 @@ async def submit_burst(base_url: str, total: int, clients: int, tag: str) -> tup
         await asyncio.gather(*(s.close() for s in sessions))
 
 
-async def measure(base_url: str, backend: str, submits: int, clients: int, browser: bool) -> SubmitFigures:
+async def measure(running: Running, backend: str, submits: int, clients: int, browser: bool) -> SubmitFigures:
+    base_url = running.base_url
     seen = 0
     watcher = socketio.AsyncClient(reconnection=False)
 
@@ -151,7 +180,9 @@ async def measure(base_url: str, backend: str, submits: int, clients: int, brows
         await watcher.call("subscribe", {"all": True}, namespace="/jobs", timeout=15)
     try:
         await submit_burst(base_url, WARMUP, clients, "warmup")
+        cpu_before = {name: cpu_seconds(pid) for name, pid in running.pids.items()}
         latencies, errors, seconds = await submit_burst(base_url, submits, clients, "burst")
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in running.pids.items()}
         await asyncio.sleep(1.0)  # the browser's last updates arrive
     finally:
         if browser:
@@ -169,6 +200,7 @@ async def measure(base_url: str, backend: str, submits: int, clients: int, brows
         p99_ms=round(percentile(ms, 0.99), 1),
         max_ms=round(max(ms), 1),
         browser_events=seen,
+        cpu_ms_per_create={name: round(1000 * used / submits, 2) for name, used in cpu.items()},
     )
 
 
@@ -183,8 +215,8 @@ def run(
     own_dir = base_dir is None
     folder = Path(tempfile.mkdtemp(prefix="haul-bench-submit-")) if base_dir is None else base_dir
     try:
-        with stack(folder, backend) as base_url:
-            return asyncio.run(measure(base_url, backend, submits, clients, browser))
+        with stack(folder, backend) as running:
+            return asyncio.run(measure(running, backend, submits, clients, browser))
     finally:
         if own_dir:
             shutil.rmtree(folder, ignore_errors=True)

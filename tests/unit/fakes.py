@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Self
 
 from jobstore.domain.model import Job, JobStatus, StatusChange
-from jobstore.ports import ListCursor
+from jobstore.ports import DuplicateIdempotencyKey, ListCursor
 
 
 class FakeJobRepository:
@@ -23,7 +23,16 @@ class FakeJobRepository:
         return None if job is None else copy.deepcopy(job)
 
     async def add(self, job: Job) -> None:
+        # The key is unique, as the database's index makes it: a second insert is refused.
+        if job.idempotency_key is not None and any(
+            j.idempotency_key == job.idempotency_key for j in self.rows.values()
+        ):
+            raise DuplicateIdempotencyKey(job.idempotency_key)
         await self.save(job)
+
+    async def add_many(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            await self.add(job)
 
     async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:
         return self._copy(self.rows.get(job_id))
