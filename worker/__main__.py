@@ -32,6 +32,7 @@ from worker.isolation import describe_layers, hello_tools
 from worker.link import GatewayLink
 from worker.settings import WorkerSettings
 from worker.tools import Tools, find_tools
+from worker.warmup import warm_ytdlp
 
 log = structlog.get_logger(__name__)
 
@@ -158,6 +159,7 @@ def main() -> None:
         target=keep_status_link, args=(settings,), name="haul-status-link", daemon=True
     )
     status.start()
+    warm_ytdlp()  # before the pool forks: no job pays yt-dlp's first use (worker.warmup)
     pool = PromptStopPool(
         [settings.queue_name],
         connection=Redis.from_url(settings.redis_url),

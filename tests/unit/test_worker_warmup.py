@@ -1,0 +1,76 @@
+"""The worker's warm-up (worker.warmup): what yt-dlp pays on first use is paid before the fork.
+
+Each check runs in a fresh interpreter, since any test before it in this process may already
+have matched a URL (and so compiled the patterns this is about)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+STATE = """
+import json, os, sys
+from worker.media_identity import _extractors
+
+def uncompiled():
+    return sum(1 for ie in _extractors() if ie._VALID_URL is not False and "_VALID_URL_RE" not in ie.__dict__)
+
+def extractor_modules():
+    return {name for name in sys.modules if name.startswith("yt_dlp.extractor.")}
+"""
+
+FORKED_JOB = """
+before = {"uncompiled": uncompiled()}
+if WARM:
+    from worker.warmup import warm_ytdlp
+    warm_ytdlp()
+before["after_warmup"] = uncompiled()
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:  # a work horse: what a job of a plain URL does first
+    modules = extractor_modules()
+    from worker.media_identity import url_identity
+    from yt_dlp.extractor import get_info_extractor
+    identity = url_identity("https://files.example/podcast/episode-1.mp3")
+    get_info_extractor("Generic")()
+    report = {"identity": identity, "uncompiled": uncompiled(),
+              "imported": sorted(extractor_modules() - modules)}
+    os.write(write, json.dumps(report).encode())
+    os._exit(0)
+os.close(write)
+child = json.loads(os.read(read, 65536))
+os.waitpid(pid, 0)
+print(json.dumps({**before, "child": child}))
+"""
+
+
+def run(warm: bool) -> dict[str, object]:
+    code = STATE + f"WARM = {warm}\n" + FORKED_JOB
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_a_fork_after_the_warm_up_compiles_and_imports_no_extractor() -> None:
+    state = run(warm=True)
+    assert state["uncompiled"] > 1000  # a fresh process: nothing compiled yet
+    assert state["after_warmup"] == 0
+    child = state["child"]
+    assert isinstance(child, dict)
+    assert child["identity"] == "url https://files.example/podcast/episode-1.mp3"
+    assert child["uncompiled"] == 0
+    assert child["imported"] == []
+
+
+def test_without_the_warm_up_the_fork_pays_for_it() -> None:
+    """What the warm-up saves: the same first job compiles the patterns and imports the generic
+    extractor in the fork, where nothing is kept for the next job."""
+    child = run(warm=False)["child"]
+    assert isinstance(child, dict)
+    assert child["uncompiled"] == 0  # matched every extractor, compiling each pattern
+    assert "yt_dlp.extractor.generic" in child["imported"]
