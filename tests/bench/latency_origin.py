@@ -167,6 +167,15 @@ def first_byte_by_key(records: list[dict[str, Any]]) -> dict[str, float]:
     return found
 
 
+def last_request_by_key(records: list[dict[str, Any]]) -> dict[str, float]:
+    """key -> when the last GET for it arrived: the download itself, where a probe came first."""
+    found: dict[str, float] = {}
+    for record in records:
+        if record.get("method") == "GET":
+            found[record["key"]] = max(found.get(record["key"], 0.0), float(record["arrived"]))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)

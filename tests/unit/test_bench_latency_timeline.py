@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from tests.bench.latency_origin import _byte_range, first_byte_by_key
+from tests.bench.latency_origin import _byte_range, first_byte_by_key, last_request_by_key
 from tests.bench.latency_timeline import (
     offsets_ms,
     percentile,
@@ -84,3 +84,9 @@ def test_origin_reads_ranges_and_first_bytes() -> None:
         {"key": "b", "first_byte": None},
     ]
     assert first_byte_by_key(records) == {"a": 4.0}
+    requests = [
+        {"key": "a", "method": "GET", "arrived": 1.0},  # yt-dlp's probe
+        {"key": "a", "method": "GET", "arrived": 2.0},  # the download
+        {"key": "a", "method": "HEAD", "arrived": 3.0},
+    ]
+    assert last_request_by_key(requests) == {"a": 2.0}
