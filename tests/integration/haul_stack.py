@@ -14,7 +14,7 @@ import requests
 from redis import Redis
 from rq import Worker
 
-from tests.integration.processes import GatewayProcess, JobstoreProcess, ServiceProcess
+from tests.integration.processes import GatewayProcess, JobstoreProcess, ServiceProcess, stop_all
 from tests.support.databases import TEMPLATE_DB, clone_pg_database
 from tests.support.media_server import MediaServer
 from tests.support.servers import PostgresServer
@@ -107,7 +107,10 @@ def run_haul(
         "HAUL_TMP_DIR": str(tmp_dir),
         **env,
     }
-    jobstore = JobstoreProcess(database_url, folder / "jobstore.log", HAUL_DISPATCH_INTERVAL="0.5", **common)
+    # Short loops: a job killed under a test's short HAUL_HEARTBEAT_TIMEOUT is queued again within
+    # half a second of its timeout, not up to the default 5 s reap interval later.
+    timing = {"HAUL_DISPATCH_INTERVAL": "0.5", "HAUL_REAP_INTERVAL": "0.5"}
+    jobstore = JobstoreProcess(database_url, folder / "jobstore.log", **{**timing, **common})
     gateway = GatewayProcess(jobstore.address, folder / "gateway.log", **common)
     worker_env = {
         "HAUL_GATEWAY_URL": gateway.base_url,
@@ -120,9 +123,13 @@ def run_haul(
     )
     started: list[ServiceProcess] = []
     try:
+        # Side by side, as `make run` starts them (the gateway waits for jobstore and the pool for
+        # the gateway by themselves): their imports and start-ups overlap.
         for process in (jobstore, gateway, worker):
-            process.start()
+            process.launch()
             started.append(process)
+        for process in started:
+            process.wait_ready()
         with requests.Session() as http:
             haul = Haul(
                 gateway.base_url, data_dir, tmp_dir, media, jobstore, gateway, worker, http, worker_env
@@ -133,9 +140,4 @@ def run_haul(
                 if haul.worker not in started:  # a test replaced the worker; stop the new one too
                     started.append(haul.worker)
     finally:
-        for process in reversed(started):
-            if process.proc is not None and process.proc.poll() is None:
-                try:
-                    process.terminate(timeout=20)
-                except Exception:
-                    process.kill()
+        stop_all(reversed(started))

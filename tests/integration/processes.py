@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -32,6 +32,11 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready (`wait_ready` does)."""
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", self.module],
@@ -40,6 +45,9 @@ class ServiceProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -75,6 +83,22 @@ class ServiceProcess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.kill()
+
+
+def stop_all(processes: Iterable[ServiceProcess], timeout: float = 20.0) -> None:
+    """SIGTERM every running process at once, then wait for them all: one graceful stop after
+    another cost the sum of their stops. One that outstays `timeout` is killed."""
+    running = [p for p in processes if p.proc is not None and p.proc.poll() is None]
+    for process in running:
+        assert process.proc is not None
+        process.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in running:
+        assert process.proc is not None
+        try:
+            process.proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def grpc_serving(address: str) -> bool:
