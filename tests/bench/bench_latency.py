@@ -240,6 +240,16 @@ class Bench:
         rate = len(finished) / max(end - started, 1e-9)
         if not all_done:
             await cancel_all(session, self.stack.base_url, job_ids)
+        await asyncio.sleep(0.05)  # the last marks' lines reach the log files
+        marks = self.stack.marks()
+        # Where a worker's time goes per job under the burst: each step after its dequeue.
+        per_job = [
+            {step: at for step, at in offsets_ms(m["dequeue"], m).items() if at >= 0}
+            for job in job_ids
+            if "dequeue" in (m := marks.get(job, {}))
+        ]
+        title = f"\nthroughput: each step after the job's dequeue, {len(per_job)} jobs"
+        print(timeline_table(title, summarize(per_job, STEP_ORDER), self.burst, LABELS))
         print(
             f"\nthroughput: {len(finished)}/{self.burst} tiny jobs completed in {end - started:.1f} s", end=""
         )
