@@ -8,10 +8,14 @@ point `haul-entrypoint` replaced with `python -m ROLE`), so one HEALTHCHECK line
 
 | role | liveness (default) | readiness (`--ready`) |
 |---|---|---|
-| gateway | `GET /health/live` answers 200 | `GET /health` answers 200 (jobstore, Redis, change feed) |
+| gateway | `GET /health/live` answers 200 | `GET /health/serving` answers 200 (jobstore, Redis, change feed) |
 | jobstore | the standard gRPC health service says SERVING | the same |
 | worker | the pool process (`--pid`, default 1) still has worker processes | Redis (the queue) answers PING |
 | anything else | nothing to check (a one-shot migration, a shell) | the same |
+
+The gateway's readiness here is `/health/serving`, not `/health`: `/health` also needs a worker
+connected, and the workers start once the gateway is healthy and connect through it, so waiting
+for one would never end.
 
 The image has no curl: HTTP goes through urllib. On Kubernetes the gateway and jobstore use
 the kubelet's own httpGet and grpc probes; only workers run this there.
@@ -54,7 +58,7 @@ def local_address(host: str, port: str) -> str:
 
 def gateway_healthy(ready: bool) -> bool:
     address = local_address(os.environ.get("HAUL_HOST", "127.0.0.1"), os.environ.get("HAUL_PORT", "8080"))
-    url = f"http://{address}/health" + ("" if ready else "/live")
+    url = f"http://{address}/health/" + ("serving" if ready else "live")
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             return int(response.status) == 200

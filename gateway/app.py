@@ -112,11 +112,13 @@ GATEWAY = web.AppKey("gateway", Gateway)
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 when ready (a worker connected); `/health/serving` is 200 once the API serves."""
     gateway = request.app[GATEWAY]
-    ready, report = await health_report(
+    report = await health_report(
         gateway.jobstore, gateway.settings.redis_url, gateway.registry, gateway.fanout
     )
-    return web.json_response(report, status=200 if ready else 503)
+    ok = report["serving"] if request.path.endswith("/serving") else report["ready"]
+    return web.json_response(report, status=200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -174,6 +176,7 @@ def create_app(settings: GatewaySettings, jobstore: JobstoreClient | None = None
     archive_routes.add_routes(app)
     subscription_routes.add_routes(app)
     app.router.add_get("/health", health)
+    app.router.add_get("/health/serving", health)
     app.router.add_get("/health/live", live)
     app.router.add_get("/metrics", metrics)
     apidocs.add_routes(app)

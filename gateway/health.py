@@ -58,15 +58,23 @@ def aria2_state(registry: WorkerRegistry) -> dict[str, Any]:
 
 async def health_report(
     client: JobstoreClient, redis_url: str | None, registry: WorkerRegistry, fanout: Fanout
-) -> tuple[bool, dict[str, Any]]:
+) -> dict[str, Any]:
+    """Serving: jobstore, Redis and the change feed are ok, so the API answers and workers can
+    connect. Ready: serving with at least one worker connected here, so a job can start (what
+    `make run` waits for). Orchestrators that start workers only once the gateway is healthy, or
+    route the workers' own connections by readiness (compose, Kubernetes), use serving: ready
+    would wait for workers that wait for it."""
     jobstore, redis = await asyncio.gather(jobstore_state(client), redis_state(redis_url))
     feed = {
         "ok": fanout.connected.is_set(),
         "detail": "watching" if fanout.connected.is_set() else "reconnecting",
     }
-    ready = bool(jobstore["ok"] and redis["ok"] and feed["ok"])
-    checks = {"jobstore": jobstore, "redis": redis, "changeFeed": feed, "aria2": aria2_state(registry)}
-    return ready, {"status": "ready" if ready else "degraded", "live": True, "ready": ready, "checks": checks}
+    workers = aria2_state(registry)
+    serving = bool(jobstore["ok"] and redis["ok"] and feed["ok"])
+    ready = serving and workers["workers"] > 0
+    status = "ready" if ready else "serving" if serving else "degraded"
+    checks = {"jobstore": jobstore, "redis": redis, "changeFeed": feed, "aria2": workers}
+    return {"status": status, "live": True, "serving": serving, "ready": ready, "checks": checks}
 
 
 async def live(_request: web.Request) -> web.Response:

@@ -254,9 +254,31 @@ PATHS: dict[str, dict[str, Any]] = {
             "Readiness, with the state of each dependency",
             {
                 "200": ok(
-                    "Ready: jobstore, Redis (if configured) and the change feed are ok.", ref("HealthReport")
+                    "Ready: jobstore, Redis (if configured) and the change feed are ok, and at least one "
+                    "worker is connected to this gateway.",
+                    ref("HealthReport"),
                 ),
-                "503": ok("Live but not ready; `checks` says which dependency is down.", ref("HealthReport")),
+                "503": ok(
+                    "Live but not ready; `checks` says which dependency is down or that no worker is "
+                    "connected.",
+                    ref("HealthReport"),
+                ),
+            },
+        ),
+    },
+    "/health/serving": {
+        "get": probe(
+            "serving",
+            "Serving: the API answers and workers can connect (workers not required)",
+            {
+                "200": ok(
+                    "jobstore, Redis (if configured) and the change feed are ok. Orchestrators use this "
+                    "for the gateway's readiness, since workers connect through it.",
+                    ref("HealthReport"),
+                ),
+                "503": ok(
+                    "Live but not serving; `checks` says which dependency is down.", ref("HealthReport")
+                ),
             },
         ),
     },

@@ -115,9 +115,21 @@ class HealthChecks(Shape):
 class HealthReport(Shape):
     """Readiness, with the state of each dependency."""
 
-    status: Literal["ready", "degraded"]
+    status: Literal["ready", "serving", "degraded"]
     live: bool
-    ready: Annotated[bool, Field(description="jobstore, Redis and the change feed are all ok.")]
+    serving: Annotated[
+        bool,
+        Field(
+            description="jobstore, Redis and the change feed are all ok: the API answers and workers "
+            "can connect (what `/health/serving` answers 200 for)."
+        ),
+    ]
+    ready: Annotated[
+        bool,
+        Field(
+            description="Serving, and at least one worker is connected to this gateway, so a job can start."
+        ),
+    ]
     checks: HealthChecks
 
 

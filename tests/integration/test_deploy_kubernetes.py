@@ -155,7 +155,7 @@ def test_gateway_and_jobstore_probes_use_http_and_grpc_health(
 ) -> None:
     pods = pod_specs(rendered["base"])
     [gateway] = pods["gateway"]["spec"]["containers"]
-    assert gateway["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert gateway["readinessProbe"]["httpGet"] == {"path": "/health/serving", "port": "http"}
     assert gateway["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
     assert gateway["ports"] == [{"name": "http", "containerPort": 8080}]
     [jobstore] = pods["jobstore"]["spec"]["containers"]

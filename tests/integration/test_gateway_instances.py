@@ -82,7 +82,7 @@ async def test_requests_get_503_while_jobstore_is_down_and_recover_without_a_res
             body = await down.json()
             assert down.status == 503 and body["error"]["code"] == "jobstore_unavailable"
             assert "try again" in body["error"]["message"]
-            assert (await http.get(f"{base}/health")).status == 503
+            assert (await http.get(f"{base}/health/serving")).status == 503
             await asyncio.to_thread(process.start)
             statuses = []
             for _ in range(50):  # the channel reconnects with a short backoff
@@ -94,10 +94,10 @@ async def test_requests_get_503_while_jobstore_is_down_and_recover_without_a_res
             assert statuses[-1] == 200, statuses
             assert len((await response.json())["items"]) == 1
             for _ in range(100):  # and the change feed resubscribes by itself
-                if (await http.get(f"{base}/health")).status == 200:
+                if (await http.get(f"{base}/health/serving")).status == 200:
                     break
                 await asyncio.sleep(0.1)
-            assert (await http.get(f"{base}/health")).status == 200
+            assert (await http.get(f"{base}/health/serving")).status == 200
     finally:
         await runner.cleanup()
         process.kill()

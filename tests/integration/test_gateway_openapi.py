@@ -24,6 +24,7 @@ from schemathesis import checks
 
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from tests.support.inprocess import Stack
+from tests.support.worker_barrage import connect_worker
 
 # Bounded and repeatable: the same cases every run, no example database, no shrinking.
 EXAMPLES_PER_OPERATION = 30
@@ -175,8 +176,19 @@ async def test_docs_page_is_self_contained_and_lists_every_operation(stack: Stac
 
 async def test_the_live_api_conforms_to_its_document(stack: Stack) -> None:
     seeds = await seed_jobs(stack)
-    # schemathesis blocks; the stack keeps serving from this event loop meanwhile.
-    failures = await asyncio.to_thread(fuzz, stack.base_url, seeds)
+    # A worker connected, as in any running haul: /health is ready (200) rather than 503.
+    worker = await connect_worker(stack)
+    try:
+        await worker.emit("hello", {"workerId": "openapi-check-worker", "tools": {"aria2": "ok (system)"}})
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):  # hello is not acked: poll, bounded
+                if (await http.get(f"{stack.base_url}/health")).status == 200:
+                    break
+                await asyncio.sleep(0.05)
+        # schemathesis blocks; the stack keeps serving from this event loop meanwhile.
+        failures = await asyncio.to_thread(fuzz, stack.base_url, seeds)
+    finally:
+        await worker.client.disconnect()
     assert not failures, "\n\n".join(failures)
 
 

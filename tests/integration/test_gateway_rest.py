@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from haul.jobstore.v1 import jobstore_pb2 as pb
 from haul.jobstore.v1 import jobstore_pb2_grpc as pb_grpc
 from tests.support.inprocess import Stack, gateway_settings, start_gateway
+from tests.support.worker_barrage import connect_worker
 
 URL = "https://media.example/clip.mp4"
 
@@ -243,10 +245,26 @@ async def test_files_only_for_completed_jobs_and_only_inside_the_job_folder(
 
 
 async def test_health_and_metrics(http: aiohttp.ClientSession, stack: Stack) -> None:
+    # Serving, but not ready while no worker is connected: no job could start.
     health = await http.get(f"{stack.base_url}/health")
     report = await health.json()
-    assert health.status == 200 and report["ready"] is True
+    assert health.status == 503 and report["ready"] is False and report["serving"] is True
+    assert report["status"] == "serving" and report["checks"]["aria2"]["workers"] == 0
     assert {"jobstore", "redis", "changeFeed", "aria2"} <= set(report["checks"])
+    assert (await http.get(f"{stack.base_url}/health/serving")).status == 200
+    worker = await connect_worker(stack)
+    try:
+        await worker.emit("hello", {"workerId": "health-check-worker", "tools": {"aria2": "ok (system)"}})
+        for _ in range(100):  # hello is not acked: poll, bounded
+            health = await http.get(f"{stack.base_url}/health")
+            if health.status == 200:
+                break
+            await asyncio.sleep(0.05)
+        report = await health.json()
+        assert health.status == 200 and report["ready"] is True and report["status"] == "ready"
+        assert report["checks"]["aria2"]["workers"] == 1
+    finally:
+        await worker.client.disconnect()
     await submit(http, stack)
     metrics = await (await http.get(f"{stack.base_url}/metrics")).text()
     assert 'haul_gateway_http_requests_total{method="POST",route="/downloads",status="202"}' in metrics
@@ -265,7 +283,8 @@ async def test_api_token_guards_rest_but_not_health(
         assert (await http.get(f"{base}/metrics")).status == 401
         ok = await http.get(f"{base}/downloads", headers={"Authorization": "Bearer s3cret-api-token-123"})
         assert ok.status == 200
-        assert (await http.get(f"{base}/health")).status == 200
+        assert (await http.get(f"{base}/health/serving")).status == 200
+        assert (await http.get(f"{base}/health")).status == 503  # open, though no worker is connected
     finally:
         await runner.cleanup()
 

@@ -260,6 +260,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/health/serving": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Serving: the API answers and workers can connect (workers not required) */
+        get: operations["serving"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -556,9 +573,11 @@ export interface components {
         /** @description Readiness, with the state of each dependency. */
         HealthReport: {
             /** @enum {string} */
-            status: "ready" | "degraded";
+            status: "ready" | "serving" | "degraded";
             live: boolean;
-            /** @description jobstore, Redis and the change feed are all ok. */
+            /** @description jobstore, Redis and the change feed are all ok: the API answers and workers can connect (what `/health/serving` answers 200 for). */
+            serving: boolean;
+            /** @description Serving, and at least one worker is connected to this gateway, so a job can start. */
             ready: boolean;
             checks: components["schemas"]["HealthChecks"];
         };
@@ -2076,7 +2095,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Ready: jobstore, Redis (if configured) and the change feed are ok. */
+            /** @description Ready: jobstore, Redis (if configured) and the change feed are ok, and at least one worker is connected to this gateway. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2085,7 +2104,36 @@ export interface operations {
                     "application/json": components["schemas"]["HealthReport"];
                 };
             };
-            /** @description Live but not ready; `checks` says which dependency is down. */
+            /** @description Live but not ready; `checks` says which dependency is down or that no worker is connected. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthReport"];
+                };
+            };
+        };
+    };
+    serving: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description jobstore, Redis (if configured) and the change feed are ok. Orchestrators use this for the gateway's readiness, since workers connect through it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthReport"];
+                };
+            };
+            /** @description Live but not serving; `checks` says which dependency is down. */
             503: {
                 headers: {
                     [name: string]: unknown;
