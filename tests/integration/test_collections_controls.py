@@ -41,6 +41,14 @@ def media(media_files: MediaFiles) -> Iterator[MediaServer]:
 
 
 @pytest.fixture
+def haul(shared_haul: Haul) -> Haul:
+    """The module's one stack (settings from its haul_env marker): each test kills no process,
+    reads only its own collection's entries and the origin's counts of their own paths, and ends
+    with none of them running or queued, so the next finds both work horses free."""
+    return shared_haul
+
+
+@pytest.fixture
 def slow_media(media: MediaServer) -> Iterator[MediaServer]:
     media.slow_rate = SLOW_RATE
     media.missing.clear()
@@ -62,7 +70,9 @@ def two_running_two_queued(
     others wait in the queue; returns the parent's id, its children then, and where the origin's request
     log stood before the submit (the module's tests share the origin)."""
     since = haul.media.mark()
-    parent_id = haul.submit(haul.media.url(f"/feeds/slow-entries.rss?count={ENTRIES}"), job_type)
+    # redownload: the module's tests list the same entries, which the archive holds once one finished.
+    feed = haul.media.url(f"/feeds/slow-entries.rss?count={ENTRIES}")
+    parent_id = haul.submit(feed, job_type, redownload=True)
     deadline = time.monotonic() + 90
     while True:
         kids = children(haul, parent_id)
@@ -255,7 +265,7 @@ def test_retrying_a_collection_retries_only_its_failed_entry(haul: Haul, slow_me
     slow_media.slow_rate = FAST_RATE
     missing = slow_entry_path(2)
     slow_media.missing.add(missing)
-    parent_id = haul.submit(slow_media.url("/feeds/slow-entries.rss?count=3"), "auto")
+    parent_id = haul.submit(slow_media.url("/feeds/slow-entries.rss?count=3"), "auto", redownload=True)
     parent = haul.wait_for(parent_id, within=120)
     assert parent["status"] == "failed", parent
     assert counts(parent, "completed", "failed") == (2, 1), parent
