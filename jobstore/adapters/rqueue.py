@@ -54,8 +54,10 @@ from redis import Redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job as RqJob
+from rq.job import JobStatus as RqJobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import as_text, utcparse
+from rq.utils import now as rq_now
 
 from haul.runtime.timeline import mark
 
@@ -99,6 +101,29 @@ return removed
 """
 
 
+# The new jobs one script call enqueues: each is an EXISTS, an HSET and an RPUSH, so a call
+# holds Redis for well under a millisecond per hundred.
+ENQUEUE_CHUNK = 200
+ENQUEUE_NEW_SCRIPT = """
+-- KEYS[1] the queue list; ARGV[1] the RQ job key prefix; then, for each job, its RQ id, the
+-- number n of its hash's fields, and the n field/value pairs. RQ's own unique enqueue does the
+-- same for one job: a job whose hash exists is left alone, whatever its state.
+local added = {}
+local i = 2
+while i <= #ARGV do
+    local id, n = ARGV[i], tonumber(ARGV[i + 1])
+    local key = ARGV[1] .. id
+    if redis.call('EXISTS', key) == 0 then
+        redis.call('HSET', key, unpack(ARGV, i + 2, i + 1 + 2 * n))
+        redis.call('RPUSH', KEYS[1], id)
+        added[#added + 1] = id
+    end
+    i = i + 2 + 2 * n
+end
+return added
+"""
+
+
 def rq_job_timeout(max_job_duration: float) -> int:
     """RQ's timeout, in whole seconds, for one attempt of a job allowed `max_job_duration`."""
     return math.ceil(max_job_duration) + RQ_TIMEOUT_MARGIN
@@ -127,6 +152,7 @@ class RqDispatcher:
         # RQ id -> monotonic time this process first saw it queued but off the queue list.
         self._off_list_since: dict[str, float] = {}
         self._withdraw_script = self._redis.register_script(WITHDRAW_SCRIPT)
+        self._enqueue_new_script = self._redis.register_script(ENQUEUE_NEW_SCRIPT)
 
     def ensure_enqueued(self, queued: Sequence[tuple[uuid.UUID, int]]) -> int:
         """Make sure RQ holds a pending job for each (job id, next attempt); returns how many it added."""
@@ -155,15 +181,48 @@ class RqDispatcher:
     def enqueue_new(self, queued: Sequence[tuple[uuid.UUID, int]]) -> int:
         """Enqueue each (job id, next attempt) that RQ holds nothing for, for jobs that just
         became queued; returns how many it added. An id RQ already holds, in any state, is left
-        alone (RQ's unique enqueue checks and saves in one script): `ensure_enqueued` judges it."""
-        added = 0
-        for job_id, attempt in queued:
-            rq_id = rq_job_id(job_id, attempt)
-            if self._enqueue(job_id, attempt, rq_id):
-                added += 1
-                log.info("job enqueued", job_id=str(job_id), rq_job_id=rq_id, replaced=None)
-                mark("enqueue", job_id=str(job_id))
-        return added
+        alone, as RQ's unique enqueue does: `ensure_enqueued` judges it.
+
+        The RQ jobs are built by RQ (`Queue.create_job`, `Job.to_dict`) and stored as its unique
+        enqueue stores one, but by one script call per ENQUEUE_CHUNK jobs instead of four round
+        trips each: at a burst of submits that was most of jobstore's cost per job."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
+        for start in range(0, len(queued), ENQUEUE_CHUNK):
+            args: list[str | bytes | int] = [RqJob.key_for("")]
+            for job_id, attempt in queued[start : start + ENQUEUE_CHUNK]:
+                fields = self._rq_job_fields(job_id, attempt)
+                args += [rq_job_id(job_id, attempt), len(fields) // 2, *fields]
+            self._enqueue_new_script(keys=[self.queue.key], args=args, client=pipe)
+        added = [as_text(rq_id) for chunk in pipe.execute()[1:] for rq_id in chunk]
+        for rq_id in added:
+            match = LISTED_ID.fullmatch(rq_id)
+            job = match.group(1) if match else rq_id
+            log.info("job enqueued", job_id=job, rq_job_id=rq_id, replaced=None)
+            mark("enqueue", job_id=job)
+        return len(added)
+
+    def _rq_job_fields(self, job_id: uuid.UUID, attempt: int) -> list[str | bytes]:
+        """The RQ job's hash as field/value pairs, as `enqueue_call` below would store it."""
+        job = self.queue.create_job(
+            TASK,
+            kwargs={"job_id": str(job_id), "attempt": attempt},
+            job_id=rq_job_id(job_id, attempt),
+            timeout=self._job_timeout,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            description=f"haul job {job_id} attempt {attempt}",
+            status=RqJobStatus.QUEUED,
+        )
+        # What RQ's enqueue sets on a job before storing it.
+        job.origin = self.queue.name
+        job.redis_server_version = self.queue.get_redis_server_version()
+        job.enqueued_at = rq_now()
+        fields: list[str | bytes] = []
+        for name, value in job.to_dict().items():
+            if value is not None:
+                fields += [name, value if isinstance(value, bytes | str) else str(value)]
+        return fields
 
     def withdraw(self, job_ids: Collection[uuid.UUID]) -> list[str]:
         """Take the pending RQ jobs of these jobs off the queue, whatever their attempt; returns

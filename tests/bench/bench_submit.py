@@ -46,6 +46,7 @@ WORKER_TOKEN = "bench-worker-token"
 @dataclass(frozen=True)
 class SubmitFigures:
     backend: str
+    rate: float | None  # requests due per second; None for a burst
     clients: int
     submits: int
     errors: int
@@ -62,6 +63,7 @@ class SubmitFigures:
     def line(self) -> str:
         return (
             f"{self.backend:8} {self.clients:3} clients  {self.submits} submits  "
+            f"{'burst' if self.rate is None else f'at {self.rate:.0f}/s':>9}  "
             f"{self.creates_per_second:7.0f} creates/s  p50 {self.p50_ms:6.1f} ms  "
             f"p95 {self.p95_ms:6.1f} ms  p99 {self.p99_ms:6.1f} ms  max {self.max_ms:6.1f} ms  "
             f"errors {self.errors}  browser saw {self.browser_events}  CPU ms/create "
@@ -135,17 +137,28 @@ def stack(base_dir: Path, backend: str) -> Iterator[Running]:
         yield Running(gateway.base_url, pids)
 
 
-async def submit_burst(base_url: str, total: int, clients: int, tag: str) -> tuple[list[float], int, float]:
-    """`total` submits from `clients` sessions; returns (latencies in s, errors, wall seconds)."""
+async def submit_burst(
+    base_url: str, total: int, clients: int, tag: str, rate: float | None = None
+) -> tuple[list[float], int, float]:
+    """`total` submits from `clients` sessions; returns (latencies in s, errors, wall seconds).
+
+    Without `rate`, each client sends its next request as soon as the last is answered (a
+    burst: the figures are the stack's capacity). With `rate`, request n is due at n / rate s
+    and its latency counts from then, so time spent waiting for a free client is counted too.
+    """
     numbers = itertools.count()
     latencies: list[float] = []
     errors = 0
+    began = 0.0  # set just before the clients start
 
     async def client(session: aiohttp.ClientSession) -> None:
         nonlocal errors
         while (n := next(numbers)) < total:
             body = {"url": f"http://127.0.0.1:9/{tag}/{n}/file.bin", "type": "file"}
             started = time.perf_counter()
+            if rate is not None:
+                started = began + n / rate
+                await asyncio.sleep(max(0.0, started - time.perf_counter()))
             try:
                 async with session.post(f"{base_url}/downloads", json=body) as response:
                     await response.read()
@@ -165,7 +178,9 @@ async def submit_burst(base_url: str, total: int, clients: int, tag: str) -> tup
         await asyncio.gather(*(s.close() for s in sessions))
 
 
-async def measure(running: Running, backend: str, submits: int, clients: int, browser: bool) -> SubmitFigures:
+async def measure(
+    running: Running, backend: str, submits: int, clients: int, browser: bool, rate: float | None
+) -> SubmitFigures:
     base_url = running.base_url
     seen = 0
     watcher = socketio.AsyncClient(reconnection=False)
@@ -181,7 +196,7 @@ async def measure(running: Running, backend: str, submits: int, clients: int, br
     try:
         await submit_burst(base_url, WARMUP, clients, "warmup")
         cpu_before = {name: cpu_seconds(pid) for name, pid in running.pids.items()}
-        latencies, errors, seconds = await submit_burst(base_url, submits, clients, "burst")
+        latencies, errors, seconds = await submit_burst(base_url, submits, clients, "burst", rate)
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in running.pids.items()}
         await asyncio.sleep(1.0)  # the browser's last updates arrive
     finally:
@@ -190,6 +205,7 @@ async def measure(running: Running, backend: str, submits: int, clients: int, br
     ms = [1000 * s for s in latencies]
     return SubmitFigures(
         backend=backend,
+        rate=rate,
         clients=clients,
         submits=submits,
         errors=errors,
@@ -210,13 +226,15 @@ def run(
     clients: int = 32,
     browser: bool = True,
     base_dir: Path | None = None,
+    rate: float | None = None,
 ) -> SubmitFigures:
-    """Start a fresh stack on `backend` ("sqlite" or "postgres"), time the burst, stop it all."""
+    """Start a fresh stack on `backend` ("sqlite" or "postgres"), time the submits (a burst, or
+    `rate` a second), stop it all."""
     own_dir = base_dir is None
     folder = Path(tempfile.mkdtemp(prefix="haul-bench-submit-")) if base_dir is None else base_dir
     try:
         with stack(folder, backend) as running:
-            return asyncio.run(measure(running, backend, submits, clients, browser))
+            return asyncio.run(measure(running, backend, submits, clients, browser, rate))
     finally:
         if own_dir:
             shutil.rmtree(folder, ignore_errors=True)
@@ -228,15 +246,19 @@ def main() -> None:
     parser.add_argument("--submits", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--no-browser", action="store_true", help="no client watching the list feed")
+    parser.add_argument(
+        "--rate", type=float, action="append", help="also send at this many requests a second (repeatable)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON lines too")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     print("submit throughput (goal: >= 500 creates/s, p99 <= 50 ms at 32 clients)")
     for backend in backends:
-        figures = run(backend, args.submits, args.clients, browser=not args.no_browser)
-        print(figures.line(), flush=True)
-        if args.json:
-            print(json.dumps(asdict(figures)), flush=True)
+        for rate in [None, *(args.rate or [])]:
+            figures = run(backend, args.submits, args.clients, browser=not args.no_browser, rate=rate)
+            print(figures.line(), flush=True)
+            if args.json:
+                print(json.dumps(asdict(figures)), flush=True)
 
 
 if __name__ == "__main__":
