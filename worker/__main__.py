@@ -159,7 +159,7 @@ def main() -> None:
         target=keep_status_link, args=(settings,), name="haul-status-link", daemon=True
     )
     status.start()
-    warm_ytdlp()  # before the pool forks: no job pays yt-dlp's first use (worker.warmup)
+    warm_ytdlp(tools.ffmpeg)  # before the pool forks: no job pays yt-dlp's first use (worker.warmup)
     pool = PromptStopPool(
         [settings.queue_name],
         connection=Redis.from_url(settings.redis_url),

@@ -34,7 +34,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import yt_dlp
 from yt_dlp.networking.exceptions import RequestError
 from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadCancelled, DownloadError, PlaylistEntries
@@ -43,6 +42,7 @@ from worker.collection_entries import Collection, CollectionEntry, clean_title, 
 from worker.egress.tools import ToolEgress
 from worker.engines.base import DownloadFailed, StopCheck, StopRequested
 from worker.engines.ytdlp import classify
+from worker.warmup import YoutubeDL
 
 COLLECTION_TYPES = frozenset({"playlist", "multi_video"})
 RESOLVE_SECONDS = 60.0
@@ -122,7 +122,7 @@ class _Budget:
         return response
 
 
-class _BoundedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
+class _BoundedYoutubeDL(YoutubeDL):
     def __init__(self, params: dict[str, Any], budget: _Budget) -> None:
         self.budget = budget
         super().__init__(params)

@@ -6,6 +6,7 @@ have matched a URL (and so compiled the patterns this is about)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,9 @@ def extractor_modules():
 FORKED_JOB = """
 before = {"uncompiled": uncompiled()}
 if WARM:
+    import shutil
     from worker.warmup import warm_ytdlp
-    warm_ytdlp()
+    warm_ytdlp(shutil.which("ffmpeg"))
 before["after_warmup"] = uncompiled()
 read, write = os.pipe()
 pid = os.fork()
@@ -37,8 +39,10 @@ if pid == 0:  # a work horse: what a job of a plain URL does first
     from yt_dlp.extractor import get_info_extractor
     identity = url_identity("https://files.example/podcast/episode-1.mp3")
     get_info_extractor("Generic")()
+    from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
     report = {"identity": identity, "uncompiled": uncompiled(),
-              "imported": sorted(extractor_modules() - modules)}
+              "imported": sorted(extractor_modules() - modules),
+              "versions_known": sorted(key for key in FFmpegPostProcessor._version_cache if key)}
     os.write(write, json.dumps(report).encode())
     os._exit(0)
 os.close(write)
@@ -65,6 +69,11 @@ def test_a_fork_after_the_warm_up_compiles_and_imports_no_extractor() -> None:
     assert child["identity"] == "url https://files.example/podcast/episode-1.mp3"
     assert child["uncompiled"] == 0
     assert child["imported"] == []
+    # `ffmpeg -version` and `ffprobe -version` ran in the pool, for yt-dlp's own lookup (a resolve)
+    # and the worker's ffmpeg (a download); a job asks for them and runs neither.
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg is not None
+    assert {"ffmpeg", "ffprobe", ffmpeg} <= set(child["versions_known"])
 
 
 def test_without_the_warm_up_the_fork_pays_for_it() -> None:
@@ -74,3 +83,23 @@ def test_without_the_warm_up_the_fork_pays_for_it() -> None:
     assert isinstance(child, dict)
     assert child["uncompiled"] == 0  # matched every extractor, compiling each pattern
     assert "yt_dlp.extractor.generic" in child["imported"]
+    assert child["versions_known"] == []
+
+
+def test_the_youtubedl_given_the_list_has_yt_dlps_own_extractors_in_its_order() -> None:
+    import yt_dlp
+
+    from worker.warmup import YoutubeDL, default_extractors
+
+    def kinds(ydl: yt_dlp.YoutubeDL) -> list[tuple[str, object]]:
+        return [(key, ie if isinstance(ie, type) else type(ie)) for key, ie in ydl._ies.items()]
+
+    with yt_dlp.YoutubeDL({"quiet": True}) as theirs, YoutubeDL({"quiet": True}) as ours:
+        assert kinds(ours) == kinds(theirs)
+        assert len(ours._ies) > 1000
+        assert list(ours._ies_instances) == list(theirs._ies_instances)
+        for key, instance in ours._ies_instances.items():  # each YoutubeDL has instances of its own
+            assert instance is not theirs._ies_instances[key]
+    assert default_extractors() is default_extractors()  # built once per process
+    with YoutubeDL({"quiet": True, "allowed_extractors": ["generic"]}) as narrowed:
+        assert list(narrowed._ies) == ["Generic"]  # anything but the default is yt-dlp's own doing

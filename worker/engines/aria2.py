@@ -15,6 +15,7 @@ import hashlib
 import re
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -36,6 +37,9 @@ STATUS_KEYS = ["status", "totalLength", "completedLength", "downloadSpeed", "err
 REMOVE_TIMEOUT = 1.5
 # How many times in a row one run re-adds its download (restarting aria2c) before giving up retryably.
 DAEMON_RESTARTS = 3
+# The first status reads come quickly: a small file is done within milliseconds, and the first
+# `downloading` reading is what a user waits for. Then every poll interval, as before.
+FIRST_POLL = 0.01
 
 HTTP_STATUS = re.compile(r"status=(\d{3})")
 NETWORK_CODES = frozenset({1, 2, 5, 6, 19})  # unknown, timeout, too slow, network, name resolution
@@ -72,6 +76,14 @@ def classify(code: int, message: str) -> DownloadFailed:
     return DownloadFailed(f"ARIA2_{code}", text, retryable=True)
 
 
+def poll_delays(interval: float, first: float = FIRST_POLL) -> Iterator[float]:
+    """The waits between status reads: from `first`, doubling up to `interval`, then `interval`."""
+    delay = min(first, interval)
+    while True:
+        yield delay
+        delay = min(delay * 2, interval)
+
+
 def _probe_in_background(url: str, egress: ToolEgress) -> Future[Probe | None]:
     future: Future[Probe | None] = Future()
 
@@ -96,6 +108,7 @@ class Aria2Engine:
         gid = gid_for(work_dir)
         names = _probe_in_background(spec.url, self._daemon.egress)
         failures = 0
+        delays = poll_delays(self._poll)
         self._add(gid, spec.url, work_dir)
         while True:
             if (action := should_stop()) is not None:
@@ -127,7 +140,7 @@ class Aria2Engine:
             sample = from_aria2(status)
             on_sample(sample)
             self._check_budget(gid, sample)
-            time.sleep(self._poll)
+            time.sleep(next(delays))
         if not part.is_file():
             raise DownloadFailed("NO_OUTPUT", "aria2 reported success but wrote no file", retryable=True)
         size = part.stat().st_size

@@ -33,6 +33,7 @@ from worker.media_identity import download_identity
 from worker.samples import Sample, from_ytdlp
 from worker.thumbnails import save_thumbnail
 from worker.tools import find_tools
+from worker.warmup import YoutubeDL
 
 HTTP_STATUS = re.compile(r"HTTP Error (\d{3})")
 DEFAULT_AUDIO_FORMAT = "m4a"
@@ -148,7 +149,7 @@ class YtDlpEngine:
                 on_sample(Sample(stage, 0.0 if spec.type == "audio" else 100.0))
 
         hooks = {"progress_hooks": [progress_hook], "postprocessor_hooks": [postprocessor_hook]}
-        with yt_dlp.YoutubeDL(self.options(spec, work_dir, hooks)) as ydl:
+        with YoutubeDL(self.options(spec, work_dir, hooks)) as ydl:
             info = _extract(ydl, spec.url)
             downloads = info.get("requested_downloads") or [{}]
             path = Path(downloads[-1].get("filepath") or "")
