@@ -8,6 +8,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from redis import Redis
+from rq import Worker
 
 from tests.integration.haul_stack import Haul, run_haul
 from tests.support.media_server import MediaServer
@@ -17,9 +19,23 @@ from worker.finish import CRASH_AT_ENV
 
 @pytest.fixture
 def haul(haul: Haul) -> Haul:
-    """The shared stack, with the slow origin at 1 MiB/s: slow enough to stop mid-transfer."""
+    """A stack of the test's own, with the slow origin at 1 MiB/s: slow enough to stop mid-transfer."""
     haul.media.slow_rate = 1024 * 1024
     return haul
+
+
+@pytest.fixture
+def shared(shared_haul: Haul) -> Haul:
+    """The module's one stack, the same way, for a test that kills no process and reads only its
+    own job and its own folder in TMP_DIR."""
+    shared_haul.media.slow_rate = 1024 * 1024
+    return shared_haul
+
+
+def held_by_a_worker(haul: Haul, job_id: str) -> bool:
+    """Whether an RQ worker of the pool runs an attempt of the job right now."""
+    redis = Redis.from_url(haul.worker_env["HAUL_REDIS_URL"])
+    return any(job_id in (w.get_current_job_id() or "") for w in Worker.all(connection=redis))
 
 
 def paused_with_partials(haul: Haul, job_type: str) -> str:
@@ -29,23 +45,26 @@ def paused_with_partials(haul: Haul, job_type: str) -> str:
     assert haul.http.post(f"{haul.base_url}/downloads/{job_id}/pause").status_code == 200
     job = haul.wait_for(job_id, ("paused",), within=10)
     assert job["status"] == "paused", job
-    time.sleep(2.0)  # the worker has stopped and let go of the job
+    deadline = time.monotonic() + 10
+    while held_by_a_worker(haul, job_id):  # until the worker has stopped and let go of the job
+        assert time.monotonic() < deadline, "the paused job's work horse never ended"
+        time.sleep(0.1)
     assert any(p.is_file() for p in (haul.tmp_dir / job_id).iterdir()), "the paused job keeps its partial"
     return job_id
 
 
 @pytest.mark.parametrize("job_type", ["video", "file"])
-def test_deleting_a_paused_job_removes_its_partial_files(haul: Haul, job_type: str) -> None:
-    job_id = paused_with_partials(haul, job_type)
-    assert haul.http.delete(f"{haul.base_url}/downloads/{job_id}").status_code == 200
-    assert not (haul.tmp_dir / job_id).exists(), "nothing of a deleted job stays in TMP_DIR"
+def test_deleting_a_paused_job_removes_its_partial_files(shared: Haul, job_type: str) -> None:
+    job_id = paused_with_partials(shared, job_type)
+    assert shared.http.delete(f"{shared.base_url}/downloads/{job_id}").status_code == 200
+    assert not (shared.tmp_dir / job_id).exists(), "nothing of a deleted job stays in TMP_DIR"
 
 
-def test_cancelling_a_paused_job_removes_its_partial_files(haul: Haul) -> None:
-    job_id = paused_with_partials(haul, "file")
-    assert haul.http.post(f"{haul.base_url}/downloads/{job_id}/cancel").status_code == 200
-    assert haul.job(job_id)["status"] == "cancelled"
-    assert not (haul.tmp_dir / job_id).exists(), "nothing of a cancelled job stays in TMP_DIR"
+def test_cancelling_a_paused_job_removes_its_partial_files(shared: Haul) -> None:
+    job_id = paused_with_partials(shared, "file")
+    assert shared.http.post(f"{shared.base_url}/downloads/{job_id}/cancel").status_code == 200
+    assert shared.job(job_id)["status"] == "cancelled"
+    assert not (shared.tmp_dir / job_id).exists(), "nothing of a cancelled job stays in TMP_DIR"
 
 
 @pytest.mark.haul_env(HAUL_MAX_FILE_BYTES=str(4 * 1024 * 1024))
