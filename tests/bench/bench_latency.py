@@ -1,7 +1,8 @@
 """Where a job's time goes, and how haul compares with its engines run alone (issue 14).
 
 Run: `make bench-latency`, or `.venv/bin/python -m tests.bench.bench_latency [--only PART ...]
-[--runs 20]`, with PART one of timeline, tiny, throughput, big, submit, lifecycle.
+[--runs 20] [--burst 500] [--keep]`, with PART one of timeline, tiny, throughput, big, submit,
+lifecycle (`--keep` keeps the services' logs, whose marks `latency_timeline.read_marks` reads).
 
 The stack is what `make run` starts by default (latency_stack): jobstore on SQLite, a private
 Redis, the gateway and a pool of 3 workers, with HAUL_TIMELINE=1 so each process logs its step
@@ -15,11 +16,12 @@ list feed as the page is, sees `downloading` and `completed`. Parts:
   p95; each haul run alternates with the same engine alone (`aria2c`, the `yt-dlp` CLI) on a URL
   of the same file: spawn -> origin's first byte, spawn -> exit;
 - tiny: a 4 KiB file job, submit -> `completed`, beside aria2c alone;
-- throughput: 500 tiny file jobs submitted at once, jobs/s until the last is completed;
+- throughput: 500 tiny file jobs submitted at once by 16 clients, jobs/s until the last is
+  completed (or for 60 s, then the rest is cancelled), and each step after a job's dequeue;
 - big: a 64 MiB mp4 through yt-dlp, submit -> completed and the CPU seconds of every haul
   process (psutil over the trees, reaped children included) beside the yt-dlp CLI alone;
-- submit and lifecycle: tests.bench.bench_submit and tests.bench.bench_lifecycle, on their own
-  stacks (submit: SQLite, as `make run`).
+- submit and lifecycle: tests.bench.bench_submit (1,000 creates from 32 clients on SQLite, as
+  `make run`) and tests.bench.bench_lifecycle (one run), each on a stack of its own.
 
 Times are wall clock (`time.time()`), one clock for every process of the machine. Every wait is
 bounded; a job that does not finish in time counts as missing and is reported so.
