@@ -70,7 +70,7 @@ class Run:
             "HAUL_JOBSTORE_LISTEN": f"127.0.0.1:{free_port()}",
             "HAUL_WORKER_PROCESSES": str(workers),
             "HAUL_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",
-            "HAUL_LOG_LEVEL": "warning",
+            "HAUL_LOG_LEVEL": os.environ.get("HAUL_LOG_LEVEL", "warning"),
         }
         folder.mkdir(parents=True, exist_ok=True)
         self.log_path = folder / "run.log"
