@@ -118,8 +118,8 @@ class DispatchLoop:
         except BaseException:
             self._leaving |= leaving  # withdrawn on the next pass
             raise
-        queued = await service.queued_jobs(self._uow())
-        pairs = [(job.id, job.attempt + 1) for job in queued]
+        queued = await service.queued_attempts(self._uow())
+        pairs = [(job_id, attempt + 1) for job_id, attempt in queued]
         added = await asyncio.to_thread(self._dispatcher.ensure_enqueued, pairs) if pairs else 0
         if self._queue_depth is not None:
             self._queue_depth(await asyncio.to_thread(self._dispatcher.depth))

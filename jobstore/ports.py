@@ -87,7 +87,8 @@ class JobRepository(Protocol):
     async def stalled(self, heartbeat_before: datetime, limit: int) -> list[Job]:
         """Running jobs whose heartbeat is older than the cutoff, locked for update."""
 
-    async def queued(self, limit: int) -> list[Job]: ...
+    async def queued_attempts(self, limit: int) -> list[tuple[uuid.UUID, int]]:
+        """(id, attempt) of the oldest queued jobs: what the dispatcher needs, without the rows."""
 
 
 class StatsRepository(Protocol):

@@ -284,14 +284,14 @@ class SqlJobRepository:
         )
         return [row_to_job(row) for row in (await self._conn.execute(query)).mappings()]
 
-    async def queued(self, limit: int) -> list[Job]:
+    async def queued_attempts(self, limit: int) -> list[tuple[uuid.UUID, int]]:
         query = (
-            jobs.select()
+            sa.select(jobs.c.id, jobs.c.attempt)
             .where(jobs.c.status == JobStatus.QUEUED.value)
             .order_by(jobs.c.created_at)
             .limit(limit)
         )
-        return [row_to_job(row) for row in (await self._conn.execute(query)).mappings()]
+        return [(row.id, row.attempt) for row in await self._conn.execute(query)]
 
     async def _append_events(self, job: Job) -> None:
         await self._append_events_of([job])

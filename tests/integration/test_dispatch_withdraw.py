@@ -42,8 +42,6 @@ QUEUE = "haul"
 DISPATCH_INTERVAL = 0.5
 # Settings every jobstore here runs with: passes twice a second, collections up to the hard cap.
 JOBSTORE = {"dispatch_interval": DISPATCH_INTERVAL, "collection_max_items": 5000}
-# How many queued jobs, oldest first, one dispatcher pass reads (service.queued_jobs).
-DISPATCH_BATCH = 1000
 
 
 @pytest.fixture
@@ -133,14 +131,12 @@ async def collection(stub: Stub, count: int) -> tuple[pb.Job, list[str]]:
     return reply.job, kids
 
 
-async def enqueued_collection(
-    stub: Stub, redis: Redis, count: int, others: int = 0
-) -> tuple[pb.Job, list[str]]:
-    """A collection whose children are on RQ's queue list, as many as one pass enqueues: the
-    oldest DISPATCH_BATCH queued jobs, `others` of them queued before it."""
+async def enqueued_collection(stub: Stub, redis: Redis, count: int) -> tuple[pb.Job, list[str]]:
+    """A collection whose children are all on RQ's queue list: the wake-up that notices them
+    queued enqueues every one (the periodic full pass reads the oldest 1,000 queued only)."""
     parent, kids = await collection(stub, count)
     rq_ids = {rq_job_id(uuid.UUID(kid), 1) for kid in kids}
-    expected = min(count, DISPATCH_BATCH - others)
+    expected = count
     await eventually(
         lambda: len(rq_ids & set(listed(redis))) == expected, 20.0, f"{expected} children enqueued"
     )
@@ -194,7 +190,7 @@ async def test_cancelling_a_2000_entry_collection_while_queued_takes_its_childre
 ) -> None:
     bystander = await create(pg_stub)  # queued before and after: its RQ job stays
     await eventually(lambda: listed_for(redis, bystander.id), 5.0, "the other job enqueued")
-    parent, kids = await enqueued_collection(pg_stub, redis, 2000, others=1)
+    parent, kids = await enqueued_collection(pg_stub, redis, 2000)
 
     await control(pg_stub, parent.id, pb.CONTROL_ACTION_CANCEL)
     took = await eventually(lambda: listed(redis) == [rq_job_id(uuid.UUID(bystander.id), 1)], 5.0, "cleared")
@@ -207,7 +203,7 @@ async def test_cancelling_a_2000_entry_collection_while_queued_takes_its_childre
         ).get_status()
         == "queued"
     )
-    print(f"{len(kids)} children cancelled, the 999 on RQ withdrawn {took:.2f} s after the cancel")
+    print(f"{len(kids)} children cancelled, all on RQ withdrawn {took:.2f} s after the cancel")
     for _ in range(3):  # later passes put none of them back
         await asyncio.sleep(DISPATCH_INTERVAL)
         assert listed(redis) == [rq_job_id(uuid.UUID(bystander.id), 1)]

@@ -78,8 +78,11 @@ class FakeJobRepository:
             and j.heartbeat_at < heartbeat_before
         ][:limit]
 
-    async def queued(self, limit: int) -> list[Job]:
-        return [copy.deepcopy(j) for j in self.rows.values() if j.status is JobStatus.QUEUED][:limit]
+    async def queued_attempts(self, limit: int) -> list[tuple[uuid.UUID, int]]:
+        queued = sorted(
+            (j for j in self.rows.values() if j.status is JobStatus.QUEUED), key=lambda j: j.created_at
+        )
+        return [(j.id, j.attempt) for j in queued][:limit]
 
 
 class FakeUnitOfWork:
