@@ -84,9 +84,12 @@ async def test_killing_one_of_each_mid_download_still_finishes_the_job_once(
     started: list[ServiceProcess] = []
     watcher = browser()
     try:
-        for process in (*jobstores, *gateways, workers[0]):  # worker b joins once a is busy
-            process.start()
+        # Side by side (each waits for the one it talks to by itself); worker b joins once a is busy.
+        for process in (*jobstores, *gateways, workers[0]):
+            process.launch()
             started.append(process)
+        for process in started:
+            process.wait_ready()
         await watcher.connect(gateways[1].base_url)
         media.slow_rate = 1024 * 1024
         async with aiohttp.ClientSession() as http:
