@@ -12,7 +12,11 @@ each here. After `warm_ytdlp()` in the pool, a horse pays neither.
 Every `YoutubeDL` also builds its list of extractors on creation, through a de-duplication that
 is quadratic in their number (0.05-0.15 s each here), and a job makes two (the resolve, the
 download). `YoutubeDL` below takes the list built once per process instead, the same extractors
-in the same order (tests/unit/test_worker_warmup.py compares them).
+in the same order (tests/unit/test_worker_warmup.py compares them). Each also made a TLS
+context of its own on its first request, even for plain http, loading the CA bundle (70-110 ms
+here); contexts with the same settings are now made once per process, in the warm-up, and
+shared (neither requests' adapter nor urllib changes a context it is given, beyond setting the
+same verify mode and ALPN again). A client certificate, which haul never sets, keeps its own.
 
 Nothing here touches the network or starts a thread, so the pool's forks copy no lock held by
 another thread.
@@ -21,12 +25,14 @@ another thread.
 from __future__ import annotations
 
 import functools
+import ssl
 import time
 from typing import Any
 
 import structlog
 import yt_dlp
 from yt_dlp.extractor import get_info_extractor
+from yt_dlp.networking._helper import make_ssl_context
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import unified_timestamp
 
@@ -52,8 +58,33 @@ def default_extractors() -> tuple[Any, ...]:
         return tuple(reference._ies.values())
 
 
+@functools.cache
+def shared_ssl_context(verify: bool, legacy: bool, use_certifi: bool) -> ssl.SSLContext:
+    """yt-dlp's TLS context for these settings, made once per process."""
+    context: ssl.SSLContext = make_ssl_context(verify=verify, legacy_support=legacy, use_certifi=use_certifi)
+    return context
+
+
+@functools.cache
+def sharing_ssl_context(handler: Any) -> Any:
+    """`handler` (a yt-dlp request handler class), but taking its TLS context from
+    `shared_ssl_context`; the same name, so the same RH_KEY and preferences."""
+
+    def _make_sslcontext(self: Any, legacy_ssl_support: bool | None = None) -> ssl.SSLContext:
+        if self._client_cert:
+            return handler._make_sslcontext(self, legacy_ssl_support)  # type: ignore[no-any-return]
+        legacy = self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support
+        return shared_ssl_context(bool(self.verify), bool(legacy), not self.prefer_system_certs)
+
+    return type(handler.__name__, (handler,), {"_make_sslcontext": _make_sslcontext, "__module__": __name__})
+
+
 class YoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
-    """yt-dlp's YoutubeDL, given its default extractors from this process's one list."""
+    """yt-dlp's YoutubeDL, given its default extractors from this process's one list, and its
+    request handlers the TLS contexts made once per process."""
+
+    def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
+        return super().build_request_director([sharing_ssl_context(h) for h in handlers], preferences)
 
     def add_default_info_extractors(self) -> None:
         if self.params.get("allowed_extractors", ["default"]) != ["default"]:
@@ -90,6 +121,8 @@ def _warm_processing(ffmpeg_location: str | None) -> None:
     }
     with YoutubeDL(options) as ydl:
         ydl.process_ie_result(info, download=False)  # the default format asks whether ffmpeg merges
+        for handler in ydl._request_director.handlers.values():
+            handler._make_sslcontext()  # the CA bundle, loaded for every job's requests
         ffmpeg = FFmpegPostProcessor(ydl)
         if ffmpeg.available:
             ffmpeg.probe_available  # noqa: B018 - runs `ffprobe -version`, remembered per process

@@ -103,3 +103,27 @@ def test_the_youtubedl_given_the_list_has_yt_dlps_own_extractors_in_its_order() 
     assert default_extractors() is default_extractors()  # built once per process
     with YoutubeDL({"quiet": True, "allowed_extractors": ["generic"]}) as narrowed:
         assert list(narrowed._ies) == ["Generic"]  # anything but the default is yt-dlp's own doing
+
+
+def test_every_youtubedl_shares_one_verifying_tls_context_per_setting() -> None:
+    import ssl
+
+    import yt_dlp
+
+    from worker.warmup import YoutubeDL
+
+    def contexts(ydl: yt_dlp.YoutubeDL) -> list[ssl.SSLContext]:
+        return [handler._make_sslcontext() for handler in ydl._request_director.handlers.values()]
+
+    with YoutubeDL({"quiet": True}) as one, YoutubeDL({"quiet": True}) as two:
+        shared = contexts(one)
+        assert len(shared) >= 1
+        assert all(context is shared[0] for context in [*shared, *contexts(two)])
+        assert shared[0].verify_mode == ssl.CERT_REQUIRED and shared[0].check_hostname
+        assert list(one._request_director.handlers) == list(yt_dlp.YoutubeDL()._request_director.handlers)
+    with YoutubeDL({"quiet": True, "nocheckcertificate": True}) as unchecked:
+        # Another setting, another context: one that verifies is never handed to it, nor it to one.
+        (other, *_) = contexts(unchecked)
+        assert other is not shared[0] and other.verify_mode == ssl.CERT_NONE
+    with yt_dlp.YoutubeDL({"quiet": True}) as plain:  # yt-dlp's own still makes one each time
+        assert all(context is not shared[0] for context in contexts(plain))
