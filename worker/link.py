@@ -125,7 +125,8 @@ class GatewayLink:
         return claim
 
     def progress(self, sample: Sample, force: bool = False) -> None:
-        """Report a reading; readings closer together than the interval are skipped unless forced."""
+        """Report a reading; readings of the same stage closer together than the interval are
+        skipped unless forced."""
         now = time.monotonic()
         downloaded, total = sample.downloaded_bytes, sample.total_bytes
         attempt_key = (self.job_id, self.attempt)
@@ -134,7 +135,10 @@ class GatewayLink:
         elif sample.stage in AFTER_DOWNLOAD and self._counted[0] == attempt_key:
             # Merging, converting and finishing count no bytes: what was downloaded stays shown.
             _, downloaded, total = self._counted
-        if self.job_id is None or (not force and now - self._last_sent < self._interval):
+        # A reading of a new stage goes at once (the first `downloading` is what a user waits for);
+        # a job has a handful of stages, so the interval still bounds what is sent.
+        new_stage = self._latest is None or self._latest.stage != sample.stage
+        if self.job_id is None or (not force and not new_stage and now - self._last_sent < self._interval):
             return
         with self._lock:
             self._seq += 1

@@ -59,3 +59,16 @@ def test_resolving_and_downloading_report_what_the_tool_said() -> None:
     link.progress(Sample("downloading", 50.0, 500, 1000), force=True)
     link.progress(Sample("resolving", 0.0), force=True)
     assert recorder.sent[-1]["downloadedBytes"] == 0
+
+
+def test_a_new_stage_is_sent_at_once_and_the_same_stage_waits_for_the_interval() -> None:
+    link, recorder = claimed_link()
+    link.progress(Sample("resolving", 0.0), force=True)
+    link.progress(Sample("downloading", 0.0, 0, 1000))  # within the interval, but a new stage
+    link.progress(Sample("downloading", 50.0, 500, 1000))  # same stage, within the interval
+    link.progress(Sample("merging", 100.0))
+    assert [(e["stage"], e["progress"]) for e in recorder.sent] == [
+        ("resolving", 0.0),
+        ("downloading", 0.0),
+        ("merging", 100.0),
+    ]
