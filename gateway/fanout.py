@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 
 ALL_JOBS_ROOM = "jobs:all"
 SEEN_LIMIT = 100_000
+# Seconds between attempts before the first stream ever opened (then backoff, 0.2 s doubling).
+STARTING_RETRY = 0.1
 
 
 class Fanout:
@@ -82,7 +84,9 @@ class Fanout:
                 self.connected.clear()
             self._seen.clear()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            # Until the first stream, jobstore is most likely still starting beside this gateway
+            # (`make run` starts them together), and readiness waits for the stream: retry often.
+            delay = STARTING_RETRY if first else min(delay * 2, 5.0)
 
     async def apply(self, change: pb.JobChange) -> None:
         """Deliver one change: browser events first, then the assignments' verdict on the worker."""

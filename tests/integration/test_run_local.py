@@ -66,10 +66,10 @@ class Launcher:
             assert self.proc.poll() is None, self.output(since)[-3000:]
             assert time.monotonic() < deadline, self.output(since)[-3000:]
             time.sleep(0.2)
-        deadline = time.monotonic() + 30  # the worker pool says hello to the gateway
-        while not requests.get(f"{self.base_url}/health").json()["checks"]["aria2"]["workers"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        # The URL is printed only once ready: a worker is connected, so a job can start now.
+        health = requests.get(f"{self.base_url}/health")
+        assert health.status_code == 200, health.text
+        assert health.json()["checks"]["aria2"]["workers"] >= 1, health.text
 
     def ctrl_c(self) -> int:
         """SIGINT to the whole foreground group, as a terminal sends it; the launcher's exit code."""
