@@ -226,13 +226,27 @@ def test_without_a_network_namespace_the_work_horse_lists_the_feed_and_a_cancel_
     parent = haul.wait_for(parent_id, within=120)
     assert (parent["status"], parent["collection"]["completed"]) == ("completed", feeds.EPISODES), parent
 
+    sent_before = media.served["/feeds/slow.rss"]
+    whole = len(requests.get(media.url("/feeds/slow.rss?rate=100000000"), timeout=10).content)
     since = media.mark()
-    slow_id = haul.submit(media.url("/feeds/slow.rss?rate=20000"))
+    slow_id = haul.submit(media.url("/feeds/slow.rss?rate=20000"))  # about 9 s to send
     deadline = time.monotonic() + 30
     while not media.requests_for("/feeds/slow.rss", since) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert haul.http.post(f"{haul.base_url}/downloads/{slow_id}/cancel").status_code == 200
-    time.sleep(12)  # longer than the feed takes to serve: a listing that went on would report by now
+    # A listing that went on would read the feed to its end before it could report; a stopped one
+    # lets go of it, and the origin sends nothing more (1 s without a byte; it sends every 0.05 s).
+    sent, quiet_since, deadline = media.served["/feeds/slow.rss"], time.monotonic(), time.monotonic() + 15
+    while time.monotonic() - quiet_since < 1.0:
+        assert time.monotonic() < deadline, "the origin never stopped sending the feed"
+        time.sleep(0.05)
+        if media.served["/feeds/slow.rss"] != sent:
+            sent, quiet_since = media.served["/feeds/slow.rss"], time.monotonic()
+    listed = sent - sent_before - whole  # the quick read above is counted in full by now
+    assert listed < whole, "the cancelled listing stopped reading before the feed's end"
+    deadline = time.monotonic() + 10
+    while "job stopped" not in (tmp_path / "worker.log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     cancelled = haul.job(slow_id)
     assert (cancelled["status"], cancelled["collection"]) == ("cancelled", None), cancelled
     assert children(haul, slow_id) == []

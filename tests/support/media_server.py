@@ -28,7 +28,7 @@ Collections (the text comes from tests/support/feeds.py):
   (each the bytes of `/video.mp4`; the request log tells which one was fetched);
 - `/feeds/growing.rss`: a feed that gains an item each time a test calls `add_feed_item()`;
 - `/feeds/large.rss`: LARGE_FEED_ENTRIES entries; `/feeds/slow.rss?rate=`: the same, sent at
-  `rate` bytes/s; `/feeds/malformed.rss`: a feed cut off mid-item;
+  `rate` bytes/s (counted in `served`); `/feeds/malformed.rss`: a feed cut off mid-item;
 - `/feeds/slow-entries.rss?count=`: `count` entries whose enclosures are
   `/slow-entries/{n}/medium.bin`, served like `/slow/medium.bin` (at `slow_rate`, counted in
   `served` under each entry's own path), so a test can hold a collection's downloads mid-transfer;
@@ -258,7 +258,9 @@ class MediaServer(AppThread):
         await response.prepare(request)
         tick, rate = 0.05, max(1024, int(request.query.get("rate", "65536")))
         for start in range(0, len(body), int(rate * tick)):  # ends early if the client goes away
-            await response.write(body[start : start + int(rate * tick)])
+            piece = body[start : start + int(rate * tick)]
+            await response.write(piece)
+            self.served[request.path] += len(piece)
             await asyncio.sleep(tick)
         await response.write_eof()
         return response
