@@ -182,13 +182,19 @@ def assert_one_child_per_entry(kids: list[dict[str, Any]], count: int) -> None:
 def test_a_worker_killed_while_it_lists_a_feed_leaves_no_duplicate_children(
     haul: Haul, media: MediaServer, tmp_path: Path
 ) -> None:
-    # About 9 s to serve: long enough to kill the worker in the middle of it.
-    since = media.mark()
-    parent_id = haul.submit(media.url("/feeds/slow.rss?rate=20000"), maxItems=3)
-    deadline = time.monotonic() + 30
-    while not media.requests_for("/feeds/slow.rss", since) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.5)  # well into the feed
+    # At 20,000 bytes/s, about 9 s to serve: long enough to kill the worker in the middle of it.
+    # The next attempt's listing reads it at the origin's usual rate (`slow_rate`, read as each
+    # request starts), in a fraction of a second.
+    since, usual_rate = media.mark(), media.slow_rate
+    media.slow_rate = 20000
+    try:
+        parent_id = haul.submit(media.url("/feeds/slow.rss"), maxItems=3)
+        deadline = time.monotonic() + 30
+        while not media.requests_for("/feeds/slow.rss", since) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # well into the feed
+    finally:
+        media.slow_rate = usual_rate
     assert haul.job(parent_id)["collection"] is None, "still listing when killed"
     haul.kill_worker_tree()
     haul.start_another_worker(tmp_path / "worker-2.log")

@@ -28,7 +28,7 @@ Collections (the text comes from tests/support/feeds.py):
   (each the bytes of `/video.mp4`; the request log tells which one was fetched);
 - `/feeds/growing.rss`: a feed that gains an item each time a test calls `add_feed_item()`;
 - `/feeds/large.rss`: LARGE_FEED_ENTRIES entries; `/feeds/slow.rss?rate=`: the same, sent at
-  `rate` bytes/s (counted in `served`); `/feeds/malformed.rss`: a feed cut off mid-item;
+  `rate` bytes/s (else at `slow_rate`, read as each request starts; counted in `served`); `/feeds/malformed.rss`: a feed cut off mid-item;
 - `/feeds/slow-entries.rss?count=`: `count` entries whose enclosures are
   `/slow-entries/{n}/medium.bin`, served like `/slow/medium.bin` (at `slow_rate`, counted in
   `served` under each entry's own path), so a test can hold a collection's downloads mid-transfer;
@@ -256,7 +256,7 @@ class MediaServer(AppThread):
         response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
         response.content_length = len(body)
         await response.prepare(request)
-        tick, rate = 0.05, max(1024, int(request.query.get("rate", "65536")))
+        tick, rate = 0.05, max(1024, int(request.query.get("rate", self.slow_rate)))
         for start in range(0, len(body), int(rate * tick)):  # ends early if the client goes away
             piece = body[start : start + int(rate * tick)]
             await response.write(piece)
