@@ -75,6 +75,7 @@ LABELS = {
     "last request": "origin: last GET arrived",
     "sent resolving": "worker sent `resolving`",
     "sent downloading": "worker sent `downloading`",
+    "sent postprocessing": "worker sent `postprocessing`",
     "sent finalizing": "worker sent `finalizing`",
     "downloading": "`downloading` seen by browser",
     "finish": "finish (outcome sent)",
