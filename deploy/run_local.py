@@ -70,9 +70,9 @@ def spawn(args: list[str], **options: Any) -> subprocess.Popen[bytes]:
     )
 
 
-def start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(name: str, args: list[str], env: dict[str, str], **options: Any) -> subprocess.Popen[bytes]:
     say(f"starting {name}")
-    return spawn([sys.executable, *args], env=env)
+    return spawn([sys.executable, *args], env=env, **options)
 
 
 def free_port() -> int:
@@ -215,20 +215,38 @@ def kill_tree(child: subprocess.Popen[bytes]) -> None:
     psutil.wait_procs(victims, timeout=5)
 
 
-def stop(children: list[subprocess.Popen[bytes]], redis: subprocess.Popen[bytes] | None = None) -> None:
-    """Stop every child at once and wait for them together, each within the grace period, after
-    which it is killed with everything it started. The workers kill their jobs' tools at once
-    (partial files stay). Redis goes last: a worker's last words to its queue need it."""
-    for group in ([c for c in children if c is not redis], [redis] if redis is not None else []):
-        running = [child for child in group if child.poll() is None]
-        for child in running:
+def stop(
+    children: list[subprocess.Popen[bytes]],
+    redis: subprocess.Popen[bytes] | None = None,
+    jobstore: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Stop the children, each within the grace period, after which it is killed with everything
+    it started. The workers and the gateway go at once, together; jobstore once the gateway is
+    gone (the gateway's last progress flush lands instead of retrying against a jobstore going
+    away), and Redis last (the workers' and jobstore's last words to the queue need it). Each of
+    these stops takes a few tens of milliseconds: the workers kill their jobs' tools at once,
+    keeping the partial files."""
+    deadline = time.monotonic() + GRACE_SECONDS
+
+    def wait(child: subprocess.Popen[bytes]) -> None:
+        try:
+            child.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            kill_tree(child)
+
+    def terminate(child: subprocess.Popen[bytes]) -> None:
+        if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + GRACE_SECONDS
-        for child in running:
-            try:
-                child.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                kill_tree(child)
+
+    first = [child for child in children if child is not redis and child is not jobstore]
+    for child in first:
+        terminate(child)
+    for child in first:
+        wait(child)
+    for later in (jobstore, redis):
+        if later is not None:
+            terminate(later)
+            wait(later)
 
 
 def add_run_secrets(env: dict[str, str]) -> None:
@@ -274,7 +292,7 @@ def main() -> int:
                 os.read(wake, 64)
 
     children: list[subprocess.Popen[bytes]] = []
-    redis = None
+    redis = jobstore = None
     try:
         # Side by side: the migrations (when needed), Redis, the gateway; the workers once Redis
         # answers; jobstore once the schema is current.
@@ -296,7 +314,10 @@ def main() -> int:
             if migrations.returncode != 0:
                 say("migrations failed; stopping haul", error=True)
                 return 1
-        children.append(start("jobstore", ["-m", "jobstore"], env))
+        # In a process group of its own, as Redis: a terminal's Ctrl-C reaches the gateway and
+        # the workers; `stop` ends jobstore after the gateway (and the kernel, should we die).
+        jobstore = start("jobstore", ["-m", "jobstore"], env, process_group=0)
+        children.append(jobstore)
 
         shown = f"[{host}]" if ":" in host else host
         deadline = time.monotonic() + READY_SECONDS
@@ -319,7 +340,7 @@ def main() -> int:
         say("stopping haul")
         return 0
     finally:
-        stop(children, redis)
+        stop(children, redis, jobstore)
 
 
 if __name__ == "__main__":
