@@ -5,10 +5,10 @@ once the database schema is current, jobstore, as child processes, side by side,
 URL to open once `/health` says ready, which needs a worker connected, so a job submitted then
 starts at once. The migrations run only when the database is not at the newest revision (for
 SQLite that is read from the file and the migration scripts, without starting alembic); jobstore
-waits for them, the other processes do not. On Ctrl-C (or SIGTERM) it stops every child at
-once and waits for them together: the workers kill their downloads' tools as a cancel does,
-keeping the partial files, and the next start resumes those jobs. A child that outstays its
-grace period is killed with everything it started. If any child dies, the others are stopped
+waits for them, the other processes do not. On Ctrl-C (or SIGTERM) it stops the workers and
+the gateway at once, then jobstore and Redis (see `stop`): the workers kill their downloads'
+tools as a cancel does, keeping the partial files, and the next start resumes those jobs. A
+child that outstays its grace period is killed with everything it started. If any child dies, the others are stopped
 too and the launcher exits with an error. Settings come from the same HAUL_* variables the
 services read; the defaults keep everything on loopback, with an SQLite database and the files
 under var/.
