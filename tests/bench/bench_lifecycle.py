@@ -123,6 +123,17 @@ class Run:
         top = psutil.Process(self.proc.pid)
         return [top, *top.children(recursive=True)]
 
+    @staticmethod
+    def role(process: psutil.Process) -> str:
+        """`jobstore`, `gateway`, `worker`, `launcher`, or the process's name."""
+        try:
+            cmdline = process.cmdline()
+            if "run_local.py" in " ".join(cmdline):
+                return "launcher"
+            return next((cmdline[i + 1] for i, a in enumerate(cmdline[:-1]) if a == "-m"), process.name())
+        except psutil.Error:
+            return "?"
+
     def pss(self) -> tuple[int, dict[str, int]]:
         """PSS of the whole tree, in bytes, and per process (name and role)."""
         total, each = 0, {}
@@ -161,14 +172,22 @@ class Run:
         """Signal the launcher's group; seconds until the launcher and all it started are gone."""
         assert self.proc is not None
         self.listed = self.tree()
+        names = {process.pid: self.role(process) for process in self.listed}
         sent = time.monotonic()
         os.killpg(self.proc.pid, signum)
         deadline = sent + 60
-        while alive(self.listed):
+        self.exits: dict[str, float] = {}
+        while left := alive(self.listed):
+            running = {int(entry.split()[0]) for entry in left}
+            for pid, role in names.items():
+                if pid not in running and f"{pid} {role}" not in self.exits:
+                    self.exits[f"{pid} {role}"] = time.monotonic() - sent
             if time.monotonic() > deadline:
-                raise RuntimeError(f"still running a minute after {signum.name}: {alive(self.listed)}")
+                raise RuntimeError(f"still running a minute after {signum.name}: {left}")
             time.sleep(POLL)
         took = time.monotonic() - sent
+        for pid, role in names.items():
+            self.exits.setdefault(f"{pid} {role}", took)
         self.proc.wait(5)
         return took
 
@@ -232,6 +251,7 @@ def one_run(folder: Path, media: MediaServer, workers: int, idle_seconds: float)
         figures["stop_origin"] = max(0.0, watch.last_change - stop_sent)
         figures["stop_origin_bytes"] = media.served[SLOW_PATH] - served_at_stop
         figures["stop_exit_code"] = run.proc.returncode if run.proc else None
+        figures["stop_each"] = dict(run.exits)
 
         # Power cut: the job resumes on the next start; SIGKILL everything while it downloads.
         run.start()
@@ -276,11 +296,7 @@ def set_up(folder: Path, workers: int) -> None:
 
 @contextlib.contextmanager
 def origin(folder: Path) -> Iterator[MediaServer]:
-    serving = serve(folder)
-    try:
-        yield next(serving)
-    finally:
-        serving.close()
+    yield from serve(folder)
 
 
 def run(runs: int = 3, workers: int = 3, idle_seconds: float = 3.0, verbose: bool = True) -> dict[str, Any]:
@@ -297,7 +313,11 @@ def run(runs: int = 3, workers: int = 3, idle_seconds: float = 3.0, verbose: boo
                 if verbose:
                     print(
                         f"run {n + 1}: "
-                        + ", ".join(f"{k}={fmt(k, v)}" for k, v in figures.items() if k != "idle_pss_each")
+                        + ", ".join(
+                            f"{k}={fmt(k, v)}"
+                            for k, v in figures.items()
+                            if k not in ("idle_pss_each", "stop_each")
+                        )
                     )
     return results
 
@@ -334,6 +354,11 @@ def report(results: dict[str, Any]) -> str:
         goal_text = "" if goal is None else fmt(name, goal)
         cells = [fmt(name, statistics.median(values)), fmt(name, min(values)), fmt(name, max(values))]
         lines.append(f"{label:42} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10} {goal_text:>10}")
+    stops = results.get("stop_each")
+    if stops:
+        lines.append("Ctrl-C while downloading -> each process gone (last run):")
+        for key, seconds in sorted(stops[-1].items(), key=lambda item: item[1]):
+            lines.append(f"  {key:40} {seconds:6.2f} s")
     each = results.get("idle_pss_each")
     if each:
         lines.append("idle PSS per process (last run):")
