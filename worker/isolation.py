@@ -104,6 +104,13 @@ class IsolatedDownload:
 
     @classmethod
     def fork(cls) -> tuple[IsolatedDownload | None, str | None]:
+        return cls.start().ready()
+
+    @classmethod
+    def start(cls) -> PendingIsolation:
+        """Fork the child, which enters its namespace meanwhile; `ready()` on the answer waits for it.
+        The caller may start threads in between (the child is already forked): the work horse
+        connects to the gateway and claims the job while the kernel sets the namespace up."""
         task_reader, task_writer = Pipe(duplex=False)
         event_reader, event_writer = Pipe(duplex=False)
         horse = os.getpid()
@@ -120,15 +127,7 @@ class IsolatedDownload:
                 os._exit(code)
         task_reader.close()
         event_writer.close()
-        child = cls(pid, task_writer, event_reader)
-        try:
-            kind, reason = event_reader.recv()
-        except EOFError:
-            kind, reason = "unavailable", "the isolated child exited before it was ready"
-        if kind != "ready":
-            child.close()
-            return None, str(reason)
-        return child, None
+        return PendingIsolation(cls(pid, task_writer, event_reader))
 
     def run(self, job: DownloadJob, egress: ToolEgress, on_sample: OnSample) -> Downloaded | Collection:
         """Resolve the job's URL and, when it is no collection, download it in the child, its
@@ -172,6 +171,39 @@ class IsolatedDownload:
         except ChildProcessError:
             return True
         return pid != 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | Any | None) -> None:
+        self.close()
+
+
+class PendingIsolation:
+    """A child just forked, whose namespace may not be ready yet. Closing it (or leaving its
+    `with` block) before `ready()` tells the child to leave and reaps it."""
+
+    def __init__(self, child: IsolatedDownload) -> None:
+        self._child: IsolatedDownload | None = child
+
+    def ready(self) -> tuple[IsolatedDownload | None, str | None]:
+        """The child once it is in its namespace, or None and why it could not enter one."""
+        child, self._child = self._child, None
+        if child is None:
+            return None, "the isolated child was already taken"
+        try:
+            kind, reason = child._events.recv()
+        except EOFError:
+            kind, reason = "unavailable", "the isolated child exited before it was ready"
+        if kind != "ready":
+            child.close()
+            return None, str(reason)
+        return child, None
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+            self._child = None
 
     def __enter__(self) -> Self:
         return self

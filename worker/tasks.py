@@ -38,7 +38,7 @@ from worker.finish import (
     sha256_of,
 )
 from worker.identity import worker_id
-from worker.isolation import IsolatedDownload, hello_tools
+from worker.isolation import IsolatedDownload, PendingIsolation, hello_tools
 from worker.joblock import JobBusy, job_folder_lock
 from worker.link import GatewayLink
 from worker.media_identity import url_identity
@@ -268,12 +268,20 @@ class JobRunner:
         return f"failed: {code}"
 
 
-def isolated_child(settings: WorkerSettings) -> IsolatedDownload | None:
-    """The child the job's tools run in, cut off from every network but the guard's socket;
-    None where the setting or the platform does not allow it (the guard alone is then active)."""
+def isolated_child(settings: WorkerSettings) -> PendingIsolation | None:
+    """The child the job's tools run in, cut off from every network but the guard's socket, just
+    forked (`isolation_ready` waits for its namespace); None where the setting turns it off."""
     if not settings.egress_guard or settings.egress_namespace == "off":
         return None
-    child, reason = IsolatedDownload.fork()
+    return IsolatedDownload.start()
+
+
+def isolation_ready(pending: PendingIsolation | None, settings: WorkerSettings) -> IsolatedDownload | None:
+    """The child in its namespace; None where the platform does not allow one (the guard alone
+    is then active), an IsolationUnavailable where the settings require it."""
+    if pending is None:
+        return None
+    child, reason = pending.ready()
     if child is None:
         log.warning("tools not isolated: the egress proxy is the only layer", reason=reason)
         if settings.egress_namespace == "require":
@@ -285,11 +293,12 @@ def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
     """RQ entry point. `attempt` is the one the dispatcher expected; the claim decides."""
     settings = WorkerSettings()
     tools = find_tools()
-    # Forked before the link starts its threads: see worker.isolation.
     identity = worker_id(settings)
     log.info("worker identity", worker_id=identity, host=settings.worker_name)
-    with isolated_child(settings) or contextlib.nullcontext() as isolated:
-        mark("isolation", job_id=job_id)
+    # Forked before the link starts its threads (see worker.isolation); the kernel makes its
+    # namespace while the link connects and claims.
+    pending = isolated_child(settings)
+    with pending or contextlib.nullcontext():
         link = GatewayLink(
             settings.gateway_url,
             settings.worker_token.get_secret_value(),
@@ -304,6 +313,14 @@ def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
             if not claim.ok or claim.job is None:
                 log.info("claim refused; nothing to do", job_id=job_id, refusal=claim.refusal)
                 return f"not claimed: {claim.refusal}"
-            return JobRunner(settings, link, tools, job_id, claim.job, isolated).run()
+            try:
+                isolated = isolation_ready(pending, settings)
+            except IsolationUnavailable as exc:  # claimed: say so, and another attempt may have one
+                return JobRunner(settings, link, tools, job_id, claim.job)._fail(
+                    "ISOLATION_UNAVAILABLE", str(exc), retryable=True
+                )
+            with isolated or contextlib.nullcontext():
+                mark("isolation", job_id=job_id)
+                return JobRunner(settings, link, tools, job_id, claim.job, isolated).run()
         finally:
             link.close()
