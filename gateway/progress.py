@@ -4,6 +4,13 @@
 what it has already seen for that job (a lower attempt, or the same attempt with a seq that
 is not higher). `ProgressFlusher` drains it every `interval` seconds into one ReportProgress
 call and passes refusals on to whoever decides which workers must stop (`RefusalHandler`).
+
+The first event of a stage in a job's attempt (resolving, then downloading, ...) does not wait
+for the tick: the flusher sends it at once, together with any other job's first-of-stage event
+that arrived meanwhile, so a browser sees a new stage within a ReportProgress call of the worker
+sending it. A job has a handful of stages, and each counts once per attempt however often a
+worker flips between them, so this adds a handful of calls per job; every other event keeps
+the cadence.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Protocol
 
 import grpc
@@ -20,6 +28,7 @@ import structlog
 
 from gateway.ratelimit import SenderRateCap
 from gateway.views import STAGE_BY_NAME
+from haul.contract.enums import JobStage
 from haul.contract.events import ProgressEvent
 from haul.contract.limits import MAX_BATCH
 from haul.jobstore.v1 import jobstore_pb2 as pb
@@ -29,6 +38,17 @@ log = structlog.get_logger(__name__)
 # Jobs whose progress the buffer remembers at most: far above the jobs a deployment runs at
 # once (a worker process holds one), so only a flood of made-up job ids ever reaches it.
 DEFAULT_MAX_JOBS = 10_000
+
+# One bit per stage: the stages a job's attempt has reported are kept as one int beside its seq.
+_STAGE_BIT = {stage: 1 << number for number, stage in enumerate(JobStage)}
+
+
+class Offered(IntEnum):
+    """What `ProgressBuffer.offer` did with an event (false only when it was dropped)."""
+
+    STALE = 0  # older than what was seen for the job: dropped
+    KEPT = 1  # pending until the next flush
+    NEW_STAGE = 2  # pending, and the first of its stage in this attempt: worth sending at once
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,8 @@ class ProgressBuffer:
 
     def __init__(self, max_jobs: int = DEFAULT_MAX_JOBS, rate_cap: SenderRateCap | None = None) -> None:
         self._pending: dict[str, ProgressEvent] = {}
-        self._latest: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        # job id -> (attempt, seq) last seen, and the stages that attempt reported (`_STAGE_BIT`s)
+        self._latest: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
         self._sender: dict[str, str] = {}  # job id -> the connection that last reported it
         self._jobs_of: dict[str, set[str]] = {}  # connection -> the job ids it last reported
         self._max_jobs = max_jobs
@@ -69,19 +90,28 @@ class ProgressBuffer:
         """Whether the connection `sender` is within its event rate; False: drop the event."""
         return self.rate_cap.admit(sender)
 
-    def offer(self, event: ProgressEvent, sender: str = "") -> bool:
-        """Keep the event if it is newer than anything seen for its job; False if dropped as stale."""
+    def offer(self, event: ProgressEvent, sender: str = "") -> Offered:
+        """Keep the event if it is newer than anything seen for its job (STALE, falsy, if not).
+
+        NEW_STAGE: its stage is one this attempt of the job had not reported before. The
+        stages seen are forgotten with the job, and a new attempt starts with none.
+        """
         job_id = event.job_id
         seen = self._latest.get(job_id)
-        if seen is not None and (event.attempt, event.seq) <= seen:
-            return False
-        self._latest[job_id] = (event.attempt, event.seq)
+        stages = 0
+        if seen is not None:
+            if (event.attempt, event.seq) <= seen[:2]:
+                return Offered.STALE
+            if event.attempt == seen[0]:
+                stages = seen[2]
+        bit = _STAGE_BIT[event.stage]
+        self._latest[job_id] = (event.attempt, event.seq, stages | bit)
         self._latest.move_to_end(job_id)
         self._pending[job_id] = event
         self._note_sender(job_id, sender)
         while len(self._latest) > self._max_jobs:
             self.forget(next(iter(self._latest)))
-        return True
+        return Offered.KEPT if stages & bit else Offered.NEW_STAGE
 
     def take_all(self) -> list[ProgressEvent]:
         batch, self._pending = list(self._pending.values()), {}
@@ -93,7 +123,8 @@ class ProgressBuffer:
     def put_back(self, events: list[ProgressEvent]) -> None:
         """Return events whose flush failed, unless something newer arrived meanwhile."""
         for event in events:
-            if self._latest.get(event.job_id) == (event.attempt, event.seq):
+            seen = self._latest.get(event.job_id)
+            if seen is not None and seen[:2] == (event.attempt, event.seq):
                 self._pending.setdefault(event.job_id, event)
 
     def forget(self, job_id: str) -> None:
@@ -177,16 +208,45 @@ class ProgressFlusher:
         self._refusals = refusals
         self._on_flushed = on_flushed
         self._lock = asyncio.Lock()
+        self._soon: dict[str, None] = {}  # jobs whose pending event goes out before the tick, in order
+        self._wake = asyncio.Event()
+        self.ticks = 0  # flushes on the cadence so far
+        self.soon_calls = 0  # flushes between ticks for `flush_soon` so far
+
+    def flush_soon(self, job_id: str) -> None:
+        """Send this job's pending event without waiting for the tick (its stage is new).
+
+        `run` sends it as soon as it is free, in one call with every other job asked for
+        meanwhile: while one call is in flight, the jobs asked for gather for the next.
+        """
+        self._soon[job_id] = None
+        self._wake.set()
 
     async def run(self) -> None:
-        """Flush on a fixed cadence: a slow flush delays the next one, but never shifts the clock."""
+        """Flush on a fixed cadence: a slow flush delays the next one, but never shifts the clock.
+
+        Between ticks it sends the jobs asked for by `flush_soon`; those calls are extra, the
+        tick's clock stays as it is.
+        """
         loop = asyncio.get_running_loop()
         next_at = loop.time() + self._interval
         while True:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            next_at = max(next_at + self._interval, loop.time())
+            if not self._soon:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(next_at):
+                        await self._wake.wait()
+            if loop.time() >= next_at:
+                next_at = max(next_at + self._interval, loop.time())
+                self._soon.clear()
+                self.ticks += 1
+                batch = self.buffer.take_all()
+            else:
+                soon, self._soon = self._soon, {}
+                batch = [e for e in map(self.buffer.take, soon) if e is not None]
+                self.soon_calls += bool(batch)
             with contextlib.suppress(Exception):
-                await self.flush(self.buffer.take_all())
+                await self.flush(batch)
 
     async def flush_job(self, job_id: str) -> None:
         """Send one job's pending progress now (before its terminal event)."""

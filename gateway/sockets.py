@@ -22,7 +22,7 @@ from gateway.claims import ClaimVerifier, Verdict, claim_record, new_claim_secre
 from gateway.delivered import delivered_file_matches
 from gateway.jobstore_client import JobstoreClient
 from gateway.metrics import GatewayMetrics
-from gateway.progress import ProgressBuffer, ProgressFlusher
+from gateway.progress import Offered, ProgressBuffer, ProgressFlusher
 from gateway.worker_tokens import WorkerTokens
 from haul.contract.browser import SubscribeRequest
 from haul.contract.events import (
@@ -219,10 +219,13 @@ class WorkerNamespace(CheckedNamespace):
             return
         if await self._refusal_unless_claimant(sid, "progress", event) is not None:
             return
-        if not self._buffer.offer(event, sid):
+        offered = self._buffer.offer(event, sid)
+        if not offered:
             self._metrics.socket_events.labels(WORKER_NAMESPACE, "progress", "stale").inc()
             return
         self._assignments.reported_progress(event.job_id, sid, event.attempt)
+        if offered is Offered.NEW_STAGE:  # a browser sees a new stage at once, not at the next tick
+            self._flusher.flush_soon(event.job_id)
 
     async def on_completed(self, sid: str, data: Any = None) -> dict[str, Any]:
         event: CompletedEvent | None = self._parse(CompletedEvent, "completed", data)

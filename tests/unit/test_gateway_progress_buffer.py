@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.progress import ProgressBuffer
+from gateway.progress import Offered, ProgressBuffer
 from gateway.ratelimit import SenderRateCap
 from haul.contract.enums import JobStage
 from haul.contract.events import ProgressEvent
@@ -11,10 +11,10 @@ JOB_A = "8f9a3c52-5b1e-4f7a-9a0e-1c2d3e4f5a6b"
 JOB_B = "0b7e8f60-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
 
 
-def event(job_id: str, seq: int, attempt: int = 1, progress: float = 1.0) -> ProgressEvent:
-    return ProgressEvent(
-        job_id=job_id, attempt=attempt, seq=seq, stage=JobStage.DOWNLOADING, progress=progress
-    )
+def event(
+    job_id: str, seq: int, attempt: int = 1, progress: float = 1.0, stage: JobStage = JobStage.DOWNLOADING
+) -> ProgressEvent:
+    return ProgressEvent(job_id=job_id, attempt=attempt, seq=seq, stage=stage, progress=progress)
 
 
 def test_the_latest_update_per_job_wins() -> None:
@@ -121,3 +121,26 @@ def test_the_default_cap_leaves_the_heaviest_legitimate_sender_alone() -> None:
         now[0] = tick / 20
         assert all(cap.admit("load-test") for _ in range(50))
     assert cap.dropped == 0
+
+
+def test_the_first_event_of_each_stage_of_an_attempt_is_new_and_flipping_back_is_not() -> None:
+    buf = ProgressBuffer()
+    flips = [JobStage.RESOLVING, JobStage.DOWNLOADING, JobStage.MERGING]
+    offered = [buf.offer(event(JOB_A, seq, stage=flips[seq % 3])) for seq in range(1, 301)]
+    assert offered[:3] == [Offered.NEW_STAGE] * 3
+    assert set(offered[3:]) == {Offered.KEPT}, "a worker flipping stages makes no more new ones"
+    assert buf.offer(event(JOB_A, 301, stage=JobStage.FINALIZING)) is Offered.NEW_STAGE
+    assert buf.offer(event(JOB_A, 301, stage=JobStage.POSTPROCESSING)) is Offered.STALE, (
+        "stale says nothing new"
+    )
+    assert buf.offer(event(JOB_B, 1, stage=JobStage.MERGING)) is Offered.NEW_STAGE, "stages are per job"
+
+
+def test_a_new_attempt_or_a_forgotten_job_starts_with_no_stage_seen() -> None:
+    buf = ProgressBuffer()
+    assert buf.offer(event(JOB_A, 1)) is Offered.NEW_STAGE
+    assert buf.offer(event(JOB_A, 2)) is Offered.KEPT
+    assert buf.offer(event(JOB_A, 1, attempt=2)) is Offered.NEW_STAGE
+    assert buf.offer(event(JOB_A, 2, attempt=2)) is Offered.KEPT
+    buf.forget(JOB_A)
+    assert buf.offer(event(JOB_A, 3, attempt=2)) is Offered.NEW_STAGE
