@@ -27,6 +27,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import Worker
 from rq.worker_pool import WorkerPool
 
+import worker.tasks  # noqa: F401 - RQ's job function, imported before the fork (not in each horse)
 from haul.runtime.exiting import exit_now
 from haul.runtime.lifeline import die_with_parent, group_dies_with_parent
 from haul.runtime.logging import configure_logging
