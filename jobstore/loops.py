@@ -95,6 +95,9 @@ class DispatchLoop:
             full = time.monotonic() >= full_due
             try:
                 if full:
+                    # What was noticed first: the full pass reads only the oldest queued jobs,
+                    # and would leave newer noticed ones waiting for a wake-up that may not come.
+                    await self.pass_noticed()
                     await self.pass_once()
                     delay = self._interval
                     full_due = time.monotonic() + delay

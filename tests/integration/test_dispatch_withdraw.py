@@ -10,6 +10,7 @@ worker pool process behind the in-process gateway."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -397,3 +398,32 @@ async def test_a_job_submitted_after_a_big_cancel_is_claimed_promptly_by_a_real_
             assert (done.status, done.attempt) == (pb.JOB_STATUS_COMPLETED, 1), worker.log()[-3000:]
         finally:
             await asyncio.to_thread(worker.terminate)
+
+
+async def test_jobs_noticed_queued_beyond_the_full_pass_are_enqueued_when_a_full_pass_is_due(
+    database_url: str, redis: Redis, redis_url: str
+) -> None:
+    """The full pass reads the oldest 1,000 queued jobs only; 1,100 children noticed queued just
+    as one is due are all enqueued by that same turn of the loop, not left for a wake-up that
+    may never come (the loop's next full pass is an hour away here)."""
+    # No Redis: no dispatch loop of its own.
+    app = await start_jobstore(jobstore_settings(database_url, collection_max_items=5000))
+    dispatcher = RqDispatcher(redis_url, QUEUE, max_job_duration=60, claim_grace=60.0, dequeue_grace=600.0)
+    loop = DispatchLoop(app.unit_of_work, dispatcher, interval=3600.0)
+    running = None
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+            _, kids = await collection(pb_grpc.JobStoreServiceStub(channel), 1100)
+        async with app.unit_of_work() as uow:
+            found = await uow.jobs.get_many([uuid.UUID(kid) for kid in kids])
+        loop.notice([JobChange(ChangeKind.UPSERTED, job) for job in found.values()])
+        running = asyncio.create_task(loop.run())  # its first turn is a full pass
+        rq_ids = {rq_job_id(uuid.UUID(kid), 1) for kid in kids}
+        await eventually(lambda: rq_ids <= set(listed(redis)), 20.0, "all 1,100 children enqueued")
+    finally:
+        if running is not None:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        dispatcher.close()
+        await app.stop()
