@@ -44,7 +44,7 @@ from haul.contract.limits import MAX_MESSAGE, MAX_PATH
 from haul.contract.urls import MAX_URL_LENGTH
 from worker.collection_entries import Collection, CollectionEntry
 from worker.collections import CollectionResolver
-from worker.download import DownloadJob, download
+from worker.download import DownloadJob, WarmAria2, download
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopCheck
 from worker.finish import crash_point
@@ -68,9 +68,14 @@ def expands(spec: JobSpec) -> bool:
 
 
 def resolve_or_download(
-    job: DownloadJob, egress: ToolEgress, on_sample: OnSample, should_stop: StopCheck
+    job: DownloadJob,
+    egress: ToolEgress,
+    on_sample: OnSample,
+    should_stop: StopCheck,
+    warm: WarmAria2 | None = None,
 ) -> Downloaded | Collection:
-    """The collection the job's URL lists, or, when it lists none, its downloaded file."""
+    """The collection the job's URL lists, or, when it lists none, its downloaded file (`warm`:
+    see worker.download.download; the caller stops it when a collection ends the attempt)."""
     if expands(job.spec):
         egress.scrub_process_environment(os.environ)  # as the download does: only the guard is a way out
         resolver = CollectionResolver(egress)
@@ -87,7 +92,7 @@ def resolve_or_download(
             raise DownloadFailed(UNREADABLE, f"{failure.message}; {AS_A_FILE}", retryable=False) from None
         if collection is not None:
             return collection
-    return download(job, egress, on_sample, should_stop)
+    return download(job, egress, on_sample, should_stop, warm)
 
 
 def _beating(on_sample: OnSample, should_stop: StopCheck) -> StopCheck:

@@ -2,10 +2,13 @@
 
 The work horse forks the child at the start of the job, before any thread of its own exists
 (a user namespace can only be entered by a single-threaded process). The child enters an
-isolated network namespace at once and waits. Once the job is claimed, the horse starts the
-job's egress proxy on a Unix socket and sends the child its download with the job's `ToolEgress`;
-the child points the tools at a loopback bridge to that socket (egress/bridge.py), runs the
-download, and sends back progress samples and then its outcome.
+isolated network namespace at once and, while the horse claims the job, starts the loopback
+bridge to the socket the job's guard will listen on (egress/bridge.py) and the job's aria2
+daemon pointed at it (`EarlyStart`: the socket's path and the guard's token are chosen before
+the fork). Once the job is claimed, the horse starts the job's egress proxy on that Unix socket
+and sends the child its download with the job's `ToolEgress`; the child runs the download
+through the bridge (the early daemon only if its folder and way out are the ones it is sent),
+and sends back progress samples and then its outcome. A refused claim stops the early daemon.
 
 Stops need no message: the horse's `Interrupter` kills every process under it, this child and
 its tools included, and the horse's wait for the next message ends with `StopRequested`.
@@ -17,8 +20,10 @@ import contextlib
 import os
 import signal
 import time
+from dataclasses import dataclass
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -26,9 +31,10 @@ import structlog
 
 from haul.runtime.lifeline import group_dies_with_parent
 from worker.collection_entries import Collection
-from worker.download import DownloadJob
+from worker.download import DownloadJob, WarmAria2
 from worker.egress.bridge import UnixBridge
 from worker.egress.netns import IsolationUnavailable, enter_isolated_network, isolation_available
+from worker.egress.thread import LoopThread
 from worker.egress.tools import ToolEgress
 from worker.engines.base import Downloaded, DownloadFailed, OnSample, StopRequested
 from worker.expand import resolve_or_download
@@ -61,7 +67,25 @@ def hello_tools(settings: WorkerSettings) -> dict[str, str]:
     }
 
 
-def _child(tasks: Connection, events: Connection, horse: int) -> None:
+@dataclass(frozen=True)
+class EarlyStart:
+    """What the child may start before the claim comes back, the job's id known and its guard
+    not yet running: the bridge to the guard's Unix socket (`unix_path`, chosen before the fork)
+    and, with `aria2c`, the job's aria2 daemon in `aria2_root` with the job's proxy credentials
+    (the guard is then started with `token`). The download checks both against what it is sent."""
+
+    job_id: str
+    token: str
+    unix_path: str
+    aria2_root: Path
+    aria2c: str | None
+
+    def relayed(self, port: int) -> ToolEgress:
+        """The job's way out inside the namespace, as `ToolEgress.relayed_through(port)` gives it."""
+        return ToolEgress(f"http://{self.job_id}:{self.token}@127.0.0.1:{port}", self.unix_path)
+
+
+def _child(tasks: Connection, events: Connection, horse: int, early: EarlyStart | None) -> None:
     # Should the work horse be killed outright, this child and its tools go too, rather than run on.
     group_dies_with_parent(horse)
     try:
@@ -70,19 +94,30 @@ def _child(tasks: Connection, events: Connection, horse: int) -> None:
         events.send(("unavailable", str(exc)))
         return
     events.send(("ready", None))
-    try:
-        task = tasks.recv()
-    except EOFError:
-        return
-    if task is None:  # the job was not claimed
-        return
-    job, egress = task
-    structlog.contextvars.bind_contextvars(job_id=job.work_dir.name, isolated=True)  # TMP_DIR/{jobId}
-    with UnixBridge(egress.unix_path or "").run_in_thread() as bridge:
+    with contextlib.ExitStack() as held:  # the daemon goes before the bridge it relays through
+        bridge: LoopThread[UnixBridge] | None = None
+        warm = None
+        if early is not None:  # while the horse claims the job
+            bridge = held.enter_context(UnixBridge(early.unix_path).run_in_thread())
+            if early.aria2c is not None:
+                egress = early.relayed(bridge.service.port)
+                warm = held.enter_context(WarmAria2(early.aria2c, early.aria2_root, egress).start())
+        try:
+            task = tasks.recv()
+        except EOFError:
+            return
+        if task is None:  # the job was not claimed
+            return
+        job, egress = task
+        structlog.contextvars.bind_contextvars(job_id=job.work_dir.name, isolated=True)  # TMP_DIR/{jobId}
+        if bridge is None or bridge.service.unix_path != egress.unix_path:
+            bridge = held.enter_context(UnixBridge(egress.unix_path or "").run_in_thread())
         relayed = egress.relayed_through(bridge.service.port)
         try:
             # A collection is resolved here too: its listing takes the same only way out.
-            done = resolve_or_download(job, relayed, lambda sample: events.send(("sample", sample)), never)
+            done = resolve_or_download(
+                job, relayed, lambda sample: events.send(("sample", sample)), never, warm
+            )
         except StopRequested as stop:
             events.send(("stopped", stop.action))
         except DownloadFailed as failure:
@@ -107,10 +142,11 @@ class IsolatedDownload:
         return cls.start().ready()
 
     @classmethod
-    def start(cls) -> PendingIsolation:
+    def start(cls, early: EarlyStart | None = None) -> PendingIsolation:
         """Fork the child, which enters its namespace meanwhile; `ready()` on the answer waits for it.
         The caller may start threads in between (the child is already forked): the work horse
-        connects to the gateway and claims the job while the kernel sets the namespace up."""
+        connects to the gateway and claims the job while the kernel sets the namespace up, and
+        the child starts what `early` says."""
         task_reader, task_writer = Pipe(duplex=False)
         event_reader, event_writer = Pipe(duplex=False)
         horse = os.getpid()
@@ -120,7 +156,7 @@ class IsolatedDownload:
             event_reader.close()
             code = 0
             try:
-                _child(task_reader, event_writer, horse)
+                _child(task_reader, event_writer, horse, early)
             except BaseException:
                 code = 1
             finally:
@@ -156,8 +192,10 @@ class IsolatedDownload:
             self._tasks.send(None)
         self._tasks.close()
         deadline = time.monotonic() + EXIT_WAIT
+        pause = 0.001  # a child that is done exits within milliseconds: the next job waits for it
         while time.monotonic() < deadline and not self._reaped():
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
         if not self._reaped():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,7 +39,7 @@ from worker.finish import (
     sha256_of,
 )
 from worker.identity import worker_id
-from worker.isolation import IsolatedDownload, PendingIsolation, hello_tools
+from worker.isolation import EarlyStart, IsolatedDownload, PendingIsolation, hello_tools
 from worker.joblock import JobBusy, job_folder_lock
 from worker.link import GatewayLink
 from worker.media_identity import url_identity
@@ -74,9 +75,12 @@ class JobRunner:
         job_id: str,
         spec: JobSpec,
         isolated: IsolatedDownload | None = None,
+        early: EarlyStart | None = None,
     ) -> None:
         self._settings = settings
         self._isolated = isolated
+        # What the isolated child was told before the claim: its guard's socket, token, daemon folder.
+        self._early = early
         self._link = link
         self._tools = tools
         self._job_id = job_id
@@ -117,7 +121,7 @@ class JobRunner:
             tools=self._tools,
             concurrent_fragments=self._settings.concurrent_fragments,
             max_file_bytes=self._settings.max_file_bytes,
-            aria2_root=new_root(self._settings.tmp_dir),
+            aria2_root=self._early.aria2_root if self._early else new_root(self._settings.tmp_dir),
         )
         # The job's tools (an aria2 daemon, ffmpeg) are gone before finishing touches begin.
         with contextlib.ExitStack() as resources:
@@ -158,14 +162,19 @@ class JobRunner:
         settings = self._settings
         if not settings.egress_guard:
             return None
-        unix_path = None
-        if self._isolated is not None:
-            folder = tempfile.mkdtemp(prefix="haul-egress-")  # short: socket paths hold 107 bytes
-            resources.callback(shutil.rmtree, folder, True)
-            unix_path = os.path.join(folder, "guard.sock")
+        unix_path = token = None
+        if self._isolated is not None and self._early is not None:  # as the child was told
+            unix_path, token = self._early.unix_path, self._early.token
+            resources.callback(shutil.rmtree, os.path.dirname(unix_path), True)
+        elif self._isolated is not None:
+            unix_path = new_guard_socket()
+            resources.callback(shutil.rmtree, os.path.dirname(unix_path), True)
         policy = EgressPolicy(settings.egress_allowed_networks, settings.egress_allowed_ports)
         proxy = EgressProxy(
-            policy, max_connections_per_job=settings.egress_max_connections_per_job, unix_path=unix_path
+            policy,
+            max_connections_per_job=settings.egress_max_connections_per_job,
+            token=token,
+            unix_path=unix_path,
         )
         guard = proxy.run_in_thread()
         resources.callback(guard.stop)
@@ -268,12 +277,32 @@ class JobRunner:
         return f"failed: {code}"
 
 
-def isolated_child(settings: WorkerSettings) -> PendingIsolation | None:
-    """The child the job's tools run in, cut off from every network but the guard's socket, just
-    forked (`isolation_ready` waits for its namespace); None where the setting turns it off."""
+def new_guard_socket() -> str:
+    """A path for a job's guard's Unix socket, in a fresh private folder (the caller removes it)."""
+    folder = tempfile.mkdtemp(prefix="haul-egress-")  # short: socket paths hold 107 bytes
+    return os.path.join(folder, "guard.sock")
+
+
+def early_start(settings: WorkerSettings, tools: Tools, job_id: str) -> EarlyStart | None:
+    """What the isolated child starts while the job is claimed; None where there is no child."""
     if not settings.egress_guard or settings.egress_namespace == "off":
         return None
-    return IsolatedDownload.start()
+    return EarlyStart(
+        job_id=job_id,
+        token=secrets.token_urlsafe(24),
+        unix_path=new_guard_socket(),
+        aria2_root=new_root(settings.tmp_dir),
+        aria2c=tools.aria2c,
+    )
+
+
+def isolated_child(settings: WorkerSettings, early: EarlyStart | None = None) -> PendingIsolation | None:
+    """The child the job's tools run in, cut off from every network but the guard's socket, just
+    forked (`isolation_ready` waits for its namespace); None where the setting turns it off.
+    It starts the job's bridge and aria2 daemon (`early`) while the horse claims the job."""
+    if not settings.egress_guard or settings.egress_namespace == "off":
+        return None
+    return IsolatedDownload.start(early)
 
 
 def isolation_ready(pending: PendingIsolation | None, settings: WorkerSettings) -> IsolatedDownload | None:
@@ -296,9 +325,14 @@ def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
     identity = worker_id(settings)
     log.info("worker identity", worker_id=identity, host=settings.worker_name)
     # Forked before the link starts its threads (see worker.isolation); the kernel makes its
-    # namespace while the link connects and claims.
-    pending = isolated_child(settings)
-    with pending or contextlib.nullcontext():
+    # namespace, and the child starts the job's aria2 daemon, while the link connects and claims.
+    early = early_start(settings, tools, job_id)
+    pending = isolated_child(settings, early)
+    with contextlib.ExitStack() as held:
+        if early is not None:  # the guard's folder, whether or not a guard ever listens in it
+            held.callback(shutil.rmtree, os.path.dirname(early.unix_path), True)
+        if pending is not None:
+            held.enter_context(pending)
         link = GatewayLink(
             settings.gateway_url,
             settings.worker_token.get_secret_value(),
@@ -321,6 +355,6 @@ def run_job(job_id: str, attempt: int, **_ignored: Any) -> str:
                 )
             with isolated or contextlib.nullcontext():
                 mark("isolation", job_id=job_id)
-                return JobRunner(settings, link, tools, job_id, claim.job, isolated).run()
+                return JobRunner(settings, link, tools, job_id, claim.job, isolated, early).run()
         finally:
             link.close()
