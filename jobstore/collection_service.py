@@ -101,7 +101,14 @@ async def control_children(
 
 
 async def locked_with_parent(uow: UnitOfWork, job_id: uuid.UUID) -> Job:
-    """The job, locked, after its parent when it has one (parents before children)."""
+    """The job, locked, after its parent when it has one (parents before children).
+
+    Most jobs have no parent: one locking read takes those (it locks nothing for a child, so the
+    order holds), and only a child, or a job not found, costs the reads below.
+    """
+    job = await uow.jobs.get(job_id, for_update=True, top_level=True)
+    if job is not None:
+        return job
     job = await uow.jobs.get(job_id)
     if job is None:
         raise JobNotFound(job_id)

@@ -37,7 +37,10 @@ class JobRepository(Protocol):
         """`add` for many new jobs in one batched statement; DuplicateIdempotencyKey when any
         key is taken (none of them is stored then, once the transaction is rolled back)."""
 
-    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None: ...
+    async def get(
+        self, job_id: uuid.UUID, *, for_update: bool = False, top_level: bool = False
+    ) -> Job | None:
+        """The job; with `top_level`, only a job without a parent (None for a child)."""
 
     async def get_many(self, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Job]: ...
 

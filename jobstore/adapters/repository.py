@@ -105,8 +105,12 @@ class SqlJobRepository:
         await self._append_events_of(batch)
         self.changes.extend(JobChange(ChangeKind.UPSERTED, job) for job in batch)
 
-    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:
+    async def get(
+        self, job_id: uuid.UUID, *, for_update: bool = False, top_level: bool = False
+    ) -> Job | None:
         query = jobs.select().where(jobs.c.id == job_id)
+        if top_level:
+            query = query.where(jobs.c.parent_id.is_(None))
         if for_update:
             query = query.with_for_update()
         row = (await self._conn.execute(query)).mappings().first()

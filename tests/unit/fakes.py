@@ -34,8 +34,11 @@ class FakeJobRepository:
         for job in jobs:
             await self.add(job)
 
-    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:
-        return self._copy(self.rows.get(job_id))
+    async def get(
+        self, job_id: uuid.UUID, *, for_update: bool = False, top_level: bool = False
+    ) -> Job | None:
+        job = self.rows.get(job_id)
+        return None if job is None or (top_level and job.parent_id is not None) else self._copy(job)
 
     async def get_many(self, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Job]:
         return {i: copy.deepcopy(self.rows[i]) for i in job_ids if i in self.rows}
