@@ -147,9 +147,10 @@ def test_a_pass_over_2000_queued_jobs_reads_the_queue_list_at_most_once(
 ) -> None:
     # What is proven is a count of commands: one HMGET per job, one LLEN, at most one LRANGE and no
     # LPOS, whatever the number of jobs (a pass pipelines every job, never in batches), so 2,000
-    # prove it as well as 10,000 did, in a fifth of the time. The time bound keeps the 0.5 ms a job
-    # that 10,000 had. Enqueuing them takes longer than GRACE: the passes that count commands use a
-    # dispatcher for which every job is still fresh.
+    # prove it as well as 10,000 did, in a fifth of the time. (How long a pass takes is a benchmark's
+    # figure, not this test's: a time bound here failed a CI run on a loaded machine.) Enqueuing them
+    # takes longer than GRACE: the passes that count commands use a dispatcher for which every job is
+    # still fresh.
     patient = RqDispatcher(redis_url, "haul", max_job_duration=60, claim_grace=60.0, dequeue_grace=600.0)
     pairs = [(uuid.uuid4(), 1) for _ in range(MANY)]
     try:
@@ -162,13 +163,10 @@ def test_a_pass_over_2000_queued_jobs_reads_the_queue_list_at_most_once(
 
         lost = pop_like_a_worker(patient.queue)
         redis.config_resetstat()
-        started = time.monotonic()
         assert patient.ensure_enqueued(pairs) == 0
-        took = time.monotonic() - started
         stats = redis.info("commandstats")
         assert stats["cmdstat_lrange"]["calls"] == 1 and stats["cmdstat_hmget"]["calls"] == MANY
         assert "cmdstat_lpos" not in stats
-        assert took < MANY * 0.0005, took
     finally:
         patient.close()
 
