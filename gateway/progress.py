@@ -250,8 +250,16 @@ class ProgressFlusher:
                 await self.flush(batch)
 
     async def flush_job(self, job_id: str) -> None:
-        """Send one job's pending progress now (before its terminal event)."""
+        """Send one job's pending progress now, so its terminal event comes after it.
+
+        With nothing pending, a flush in flight (a tick's, or a new stage's sent at once) may
+        hold the job's last event: wait until it ends (the lock queues in order), then take again
+        what a failed flush put back."""
         event = self.buffer.take(job_id)
+        if event is None:
+            async with self._lock:
+                pass
+            event = self.buffer.take(job_id)
         if event is not None:
             await self.flush([event])
 
