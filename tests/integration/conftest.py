@@ -67,6 +67,14 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    """A client of `redis_url`'s database, closed after the test."""
+    client = Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 async def stack_stub(stack: Stack) -> AsyncIterator[pb_grpc.JobStoreServiceStub]:
     """A gRPC client of the in-process stack's jobstore, to set up and read jobs behind the gateway."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.jobstore.port}") as channel:

@@ -21,13 +21,6 @@ MOMENTS = {b"created_at", b"enqueued_at"}
 
 
 @pytest.fixture
-def redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def dispatcher(redis_url: str) -> Iterator[RqDispatcher]:
     made = RqDispatcher(redis_url, QUEUE, max_job_duration=600, claim_grace=60.0)
     yield made

@@ -28,13 +28,6 @@ PASS_INTERVAL = 0.2
 
 
 @pytest.fixture
-def redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def dispatcher(redis_url: str) -> Iterator[RqDispatcher]:
     d = RqDispatcher(redis_url, "haul", max_job_duration=60, claim_grace=60.0, dequeue_grace=GRACE)
     yield d

@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import grpc
@@ -43,13 +43,6 @@ QUEUE = "haul"
 DISPATCH_INTERVAL = 0.5
 # Settings every jobstore here runs with: passes twice a second, collections up to the hard cap.
 JOBSTORE = {"dispatch_interval": DISPATCH_INTERVAL, "collection_max_items": 5000}
-
-
-@pytest.fixture
-def redis(redis_url: str) -> Iterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 async def serving(database_url: str, redis_url: str) -> AsyncIterator[Stub]:
